@@ -1,0 +1,75 @@
+/*
+ * The Host on real Moddable targets (ESP32, ESP8266) and the desktop simulator: the SDK's own classes,
+ * with two additions. Preference writes are checked against the strictest device limits first, because
+ * the simulator enforces none and each board enforces different ones. And the I2C bus comes from
+ * `device.I2C.default`, which board targets have and the simulator gets from setup-simulator.ts.
+ */
+import type I2C from "embedded:io/i2c";
+import TCP from "embedded:io/socket/tcp";
+import Instrumentation from "instrumentation";
+import Net from "net";
+import Preference from "preference";
+import Time from "time";
+import Timer from "timer";
+import { checkPreference } from "../../src/preference-limits";
+import type { Board, Clock, Host, I2C as I2CIo, I2CBus, I2CConstructor, I2COptions, Log, Resolver, Store, Tcp, TcpConstructor, TcpOptions } from "../../src/io";
+
+/*
+ * The SDK's typings (npm 5.6 and the SDK's own 8.2 alike) leave out I2C `close()` and the `writeRead()`
+ * extension, and type TCP `read()` for the "number" and "buffer" formats at once; the classes do have
+ * exactly what src/io.ts asks for (modules/io/i2c/_i2c.js, modules/io/socket/*\/tcp.c). Everything else is
+ * checked against the typings here; only those gaps are overruled, once.
+ */
+TCP satisfies new (options: TcpOptions) => Omit<Tcp, "read">;
+const tcp = TCP as unknown as TcpConstructor;
+
+/** `device.I2C.default` on board targets (esp32/nodemcu: data 21, clock 22; esp/nodemcu: data 5, clock 4). */
+interface DefaultI2C {
+	io: typeof I2C;
+	data: number;
+	clock: number;
+}
+
+function defaultI2C(): I2CBus {
+	const bus = device.I2C.default as unknown as Partial<DefaultI2C>;
+	if (!bus?.io || bus.data === undefined || bus.clock === undefined)
+		throw new Error("this target has no device.I2C.default: build for a board such as esp32/nodemcu or esp/nodemcu");
+	bus.io satisfies new (options: I2COptions) => Omit<I2CIo, "writeRead" | "close">;
+	return { io: bus.io as unknown as I2CConstructor, data: bus.data, clock: bus.clock };
+}
+
+const clock: Clock = {
+	ticks: () => Time.ticks,
+	set: (callback, ms) => Timer.set(callback, ms),
+	repeat: (callback, ms) => Timer.repeat(callback, ms),
+	clear: (id) => Timer.clear(id as Timer | undefined),
+};
+
+const store: Store = {
+	get: (domain, key) => Preference.get(domain, key),
+	set(domain, key, value) {
+		checkPreference(domain, key, value);
+		Preference.set(domain, key, value);
+	},
+	delete: (domain, key) => Preference.delete(domain, key),
+	keys: (domain) => Preference.keys(domain),
+};
+
+const dns: Resolver = {
+	resolve({ host, onResolved, onError }) {
+		Net.resolve(host, (name, address) => (address ? onResolved(name, address) : onError(name)));
+	},
+};
+
+const log: Log = (level, message) => trace(level === "info" ? `${message}\n` : `${level}: ${message}\n`);
+
+const board: Board = {
+	mac: () => (Net.get("MAC") ?? "").replace(/:/g, "").toLowerCase(),
+	// The native heap, as ESPHome and Tasmota report it; undefined in builds without instrumentation.
+	freeMemory: () => Instrumentation.get(Instrumentation.map("System Free Memory")),
+	restart: () => System.restart(),
+};
+
+export function createModdableHost(): Host {
+	return { i2c: defaultI2C(), tcp, dns, clock, store, log, board };
+}

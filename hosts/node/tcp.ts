@@ -1,0 +1,120 @@
+/*
+ * A Node stand-in for ECMA-419's `embedded:io/socket/tcp` that keeps the device's limits:
+ *
+ * - the constructor takes an IP address only (names are resolved outside the socket, as on the device);
+ * - the connection is reported by the first `onWritable(bytes)`, with the free send-buffer space;
+ * - `write` throws when given more than the space announced by `onWritable`, less what was written since,
+ *   and space comes back only as the peer drains it (like lwIP's send buffer, 5744 bytes on ESP32);
+ * - received bytes wait in a bounded buffer; when it is full the socket stops reading, so a slow reader
+ *   pushes back on the peer instead of growing memory;
+ * - a refused connect, a reset and a clean remote close all reach `onError`, once; nothing is called
+ *   after `close()`, which is idempotent;
+ * - callbacks run later on the event loop, never from inside the call that caused them, with `this` set
+ *   to the socket.
+ */
+import net from "node:net";
+import type { Tcp, TcpConstructor, TcpOptions } from "../../src/io";
+
+export interface TcpLimits {
+	/** Send-buffer bytes: lwIP's TCP_SND_BUF (ESP32 default 4 x 1436). */
+	sendBuffer?: number;
+	/** Receive bytes held before the socket stops reading: lwIP's TCP_WND (ESP32 default 5744). */
+	receiveBuffer?: number;
+}
+
+export const ESP32_TCP_LIMITS = Object.freeze({ sendBuffer: 5744, receiveBuffer: 5744 });
+export const ESP8266_TCP_LIMITS = Object.freeze({ sendBuffer: 2920, receiveBuffer: 5840 });
+
+/** Makes a TCP `io` class with the given buffer limits. */
+export function makeTcpClass(limits: TcpLimits = ESP32_TCP_LIMITS): TcpConstructor {
+	const sendBuffer = limits.sendBuffer ?? ESP32_TCP_LIMITS.sendBuffer;
+	const receiveBuffer = limits.receiveBuffer ?? ESP32_TCP_LIMITS.receiveBuffer;
+
+	return class NodeTcp implements Tcp {
+		readonly #options: TcpOptions;
+		readonly #socket: net.Socket;
+		#received: Buffer[] = [];
+		#receivedBytes = 0;
+		#writable = 0;
+		#inFlight = 0;
+		#connected = false;
+		#dead = false;
+		#closed = false;
+
+		constructor(options: TcpOptions) {
+			if (net.isIP(options.address) === 0) throw new RangeError(`invalid address: ${options.address}`);
+			if (!Number.isInteger(options.port) || options.port < 1 || options.port > 65535) throw new RangeError("invalid port");
+			this.#options = options;
+			const socket = this.#socket = net.connect({ host: options.address, port: options.port, noDelay: options.nodelay ?? false });
+			socket.on("connect", () => {
+				this.#connected = true;
+				this.#writable = sendBuffer;
+				this.#options.onWritable?.call(this, this.#writable);
+			});
+			socket.on("data", (chunk) => this.#onData(chunk));
+			socket.on("end", () => this.#fail());
+			socket.on("close", () => this.#fail());
+			socket.on("error", () => this.#fail());
+		}
+
+		read(): ArrayBuffer | undefined {
+			this.#checkOpen();
+			if (!this.#receivedBytes) return undefined;
+			const bytes = new Uint8Array(this.#receivedBytes);
+			let offset = 0;
+			for (const chunk of this.#received) {
+				bytes.set(chunk, offset);
+				offset += chunk.length;
+			}
+			this.#received = [];
+			this.#receivedBytes = 0;
+			if (this.#socket.isPaused() && !this.#dead) this.#socket.resume();
+			return bytes.buffer;
+		}
+
+		write(data: Uint8Array): void {
+			this.#checkOpen();
+			if (!this.#connected || this.#dead) throw new Error("not connected");
+			const length = data.byteLength;
+			if (length > this.#writable) throw new Error(`write of ${length} bytes exceeds the ${this.#writable} writable`);
+			this.#writable -= length;
+			this.#inFlight += length;
+			// Copy: the caller may reuse its buffer as soon as write returns, as on the device.
+			this.#socket.write(Buffer.from(data), () => {
+				this.#inFlight -= length;
+				if (this.#closed || this.#dead) return;
+				this.#writable = sendBuffer - this.#inFlight;
+				this.#options.onWritable?.call(this, this.#writable);
+			});
+		}
+
+		close(): void {
+			if (this.#closed) return;
+			this.#closed = true;
+			this.#socket.destroy();
+			this.#received = [];
+			this.#receivedBytes = 0;
+		}
+
+		#onData(chunk: Buffer): void {
+			if (this.#closed) return;
+			this.#received.push(chunk);
+			this.#receivedBytes += chunk.length;
+			if (this.#receivedBytes >= receiveBuffer) this.#socket.pause();
+			this.#options.onReadable?.call(this, this.#receivedBytes);
+		}
+
+		#fail(): void {
+			if (this.#dead) return;
+			this.#dead = true;
+			if (!this.#closed) this.#options.onError?.call(this);
+		}
+
+		#checkOpen(): void {
+			if (this.#closed) throw new Error("closed");
+		}
+	};
+}
+
+/** The TCP `io` class with ESP32's buffer sizes. */
+export const TCP: TcpConstructor = makeTcpClass();

@@ -1,0 +1,64 @@
+/*
+ * What every temperature/humidity driver gives the application, in the ECMA-419 sensor shape
+ * (`new X({sensor: {...device.I2C.default, address?, hz?}})`, `configure`, `sample`, `close`).
+ *
+ * One deliberate difference from Moddable's drivers: `sample` never blocks. A conversion takes up to
+ * ~80 ms (AHT20) and a busy wait would stall MQTT keepalive and socket I/O on a single-threaded engine,
+ * so the driver starts the measurement, waits on the injected clock, and reports through a callback.
+ * Units: temperature °C, humidity %RH 0-100 (as Moddable's drivers and TR/109; not the 0-1 of the spec annex),
+ * pressure Pa.
+ */
+import type { Clock, I2CBus } from "../io";
+
+export interface Sample {
+	thermometer: { temperature: number };
+	hygrometer: { humidity: number };
+	barometer?: { pressure: number };
+}
+
+/**
+ * Why a sample failed. `absent`: the chip NACKs its address; `bus`: another bus error; `crc`: a checksum
+ * mismatch (the reading is discarded); `busy`: the chip stayed busy past its datasheet deadline; `range`:
+ * a physically impossible value or a diagnostic code; `unsupported`: not the chip the driver expects;
+ * `closed`: the driver was closed.
+ */
+export type SensorErrorKind = "absent" | "bus" | "crc" | "busy" | "range" | "unsupported" | "closed";
+
+export class SensorError extends Error {
+	// A class field, not `this.name = ...`: Error.prototype is frozen on XS, so assignment throws there.
+	override name = "SensorError";
+	readonly kind: SensorErrorKind;
+	readonly model: string;
+	readonly address: number;
+
+	constructor(kind: SensorErrorKind, model: string, address: number, detail: string) {
+		super(`${model} at 0x${address.toString(16).padStart(2, "0")}: ${detail}`);
+		this.kind = kind;
+		this.model = model;
+		this.address = address;
+	}
+}
+
+export type SampleCallback = (error: SensorError | undefined, sample?: Sample) => void;
+
+export interface SensorOptions {
+	/** The bus, ECMA-419 style: usually `device.I2C.default`, plus an optional `address` and `hz`. */
+	sensor: I2CBus & { address?: number; hz?: number };
+	/** Waits for conversions are timers on this clock, never busy loops. */
+	clock: Clock;
+}
+
+export interface Sensor {
+	/** The chip family, e.g. "SHT3x". */
+	readonly model: string;
+	readonly address: number;
+	/** Applies only the options present; throws RangeError for a value the chip does not support. */
+	configure(options: Record<string, unknown>): void;
+	/**
+	 * Starts a measurement and calls back exactly once, asynchronously, with a fresh sample or a
+	 * SensorError. A faulty reading is never returned as a sample.
+	 */
+	sample(callback: SampleCallback): void;
+	/** Idempotent. */
+	close(): void;
+}

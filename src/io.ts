@@ -1,0 +1,140 @@
+/*
+ * The I/O contract between the firmware (src/) and a host (hosts/).
+ *
+ * Everything src/ does to the outside world goes through these interfaces, in the shape ECMA-419 and the
+ * Moddable SDK give them: an I2C `io` class, a TCP socket `io` class, a name resolver, a clock with
+ * timers, a Preference-like store, a log and a few board facts. A host hands src/ one `Host` object.
+ *
+ * The interfaces are deliberately narrow: only what the firmware calls. The Moddable classes satisfy
+ * them as they are (checked by hosts/moddable/host.ts against the SDK typings); the Node stand-ins in
+ * hosts/node/ implement them with the device's limits.
+ */
+
+/** Options for an ECMA-419 I2C `io` constructor (`embedded:io/i2c`). `data`/`clock` come from `device.I2C.default`. */
+export interface I2COptions {
+	address: number;
+	hz: number;
+	data: number;
+	clock: number;
+	port?: number;
+}
+
+/**
+ * One I2C target, as `embedded:io/i2c` exposes it. Any NACK or bus error throws
+ * (`Error("read failed" | "write failed" | "writeRead failed")`), like the device does: a missing
+ * chip and a chip that is busy look the same to the caller.
+ */
+export interface I2C {
+	/** Fill `buffer` from the target. */
+	read(buffer: Uint8Array): unknown;
+	write(buffer: Uint8Array): void;
+	/** Write then read with a repeated start (Moddable's `writeRead` extension). */
+	writeRead(write: Uint8Array, read: Uint8Array): unknown;
+	close(): void;
+}
+
+export type I2CConstructor = new (options: I2COptions) => I2C;
+
+/** What `device.I2C.default` holds on a board: the io class and its pins, spread into the constructor's options. */
+export interface I2CBus {
+	io: I2CConstructor;
+	data: number;
+	clock: number;
+}
+
+/** Options for an ECMA-419 TCP socket `io` constructor (`embedded:io/socket/tcp`). */
+export interface TcpOptions {
+	/** An IP address: like the device, sockets do not resolve names (see `Resolver`). */
+	address: string;
+	port: number;
+	nodelay?: boolean;
+	/** Bytes are waiting; read them with `read()`. */
+	onReadable?: (bytes: number) => void;
+	/** The connection is up (first call) or space was freed: `bytes` may now be written. */
+	onWritable?: (bytes: number) => void;
+	/** Connect failure, reset, or the peer closing (even cleanly). The socket is dead afterwards: close it. */
+	onError?: () => void;
+}
+
+export interface Tcp {
+	/** Everything received so far, or undefined when nothing is waiting. */
+	read(): ArrayBuffer | undefined;
+	/** Throws when `data` is larger than the space last announced through `onWritable` (less what was written since). */
+	write(data: Uint8Array): void;
+	close(): void;
+}
+
+export type TcpConstructor = new (options: TcpOptions) => Tcp;
+
+/** Host name resolution, outside the socket as on the device (Moddable's `Net.resolve`, ECMA-419 DNS resolver). */
+export interface Resolver {
+	resolve(options: {
+		host: string;
+		onResolved: (host: string, address: string) => void;
+		onError: (host: string) => void;
+	}): void;
+}
+
+/** A timer handle; only ever passed back to `Clock.clear`. */
+export type TimerId = object;
+
+/**
+ * Monotonic time and timers (Moddable's `Time.ticks` and `Timer`).
+ *
+ * `ticks()` is in milliseconds and may wrap at 32 bits (it does on most MCUs), so two tick values are
+ * only ever compared through `elapsed()`. Callbacks never run re-entrantly from inside `set`/`repeat`.
+ */
+export interface Clock {
+	ticks(): number;
+	set(callback: () => void, ms: number): TimerId;
+	repeat(callback: () => void, ms: number): TimerId;
+	clear(id: TimerId | undefined): void;
+}
+
+/**
+ * Milliseconds from tick `from` to tick `to`, correct across a 32-bit wrap of the tick counter and on
+ * hosts whose ticks are a large float (the Moddable simulator). Valid for spans under 2^31 ms (24.8 days).
+ */
+export function elapsed(from: number, to: number): number {
+	return (to - from) | 0;
+}
+
+export type StoreValue = boolean | number | string | ArrayBuffer;
+
+/**
+ * Persistent key/value storage with Moddable `Preference` semantics: `set` replaces, `get` of a missing
+ * key gives undefined. Hosts enforce the device's limits (see src/preference-limits.ts):
+ * a value the device would refuse throws here too.
+ */
+export interface Store {
+	get(domain: string, key: string): StoreValue | undefined;
+	set(domain: string, key: string, value: StoreValue): void;
+	delete(domain: string, key: string): void;
+	keys(domain: string): string[];
+}
+
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+/** One line to the console (`trace` on Moddable). */
+export type Log = (level: LogLevel, message: string) => void;
+
+/** Facts about the board the firmware runs on. */
+export interface Board {
+	/** The station MAC as 12 lower-case hex digits, or "" where the host has none. */
+	mac(): string;
+	/** Free JavaScript heap in bytes, or undefined where the host cannot tell. */
+	freeMemory(): number | undefined;
+	/** Reboot (devices) or stop this node (simulators). */
+	restart(): void;
+}
+
+/** Everything a host gives the firmware. */
+export interface Host {
+	i2c: I2CBus;
+	tcp: TcpConstructor;
+	dns: Resolver;
+	clock: Clock;
+	store: Store;
+	log: Log;
+	board: Board;
+}
