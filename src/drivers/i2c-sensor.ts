@@ -1,0 +1,268 @@
+/*
+ * What every driver shares, so that each chip's file holds only its datasheet: opening the bus ECMA-419
+ * style, sampling without blocking, turning bus exceptions into SensorErrors, and setting a chip up again
+ * after it went away.
+ *
+ * Non-blocking sampling: a driver writes its initialisation and its measurement as `Steps` (see ./steps):
+ * synchronous bus transactions separated by `yield <ms>`, each wait one timer on the injected Clock.
+ * `sample()` runs the measurement, preceded by the chip's initialisation (soft reset, calibration,
+ * configuration) when the driver is new, was reconfigured, or its previous sample failed for any reason
+ * but a CRC mismatch: the chip went away, stayed busy or reported nonsense, and a chip that was power
+ * cycled has lost its set-up, so it is set up again before it is trusted.
+ *
+ * Bus exceptions: on the device a NACK on the address and a NACK on data look alike. If the first
+ * transaction of a sample (or of the constructor) fails, the chip did not answer: "absent". A failure
+ * after the chip has answered is a "bus" error. Chips that NACK while converting are read through
+ * `readWhenReady`, which retries until a deadline ("busy").
+ */
+import type { Clock, I2C } from "../io";
+import { elapsed } from "../io";
+import type { Sample, SampleCallback, Sensor, SensorErrorKind, SensorOptions } from "./sensor";
+import { SensorError } from "./sensor";
+import type { Steps } from "./steps";
+import { Stepper } from "./steps";
+
+/** One entry of a chip's command table: the bytes to write and the datasheet's maximum wait after them. */
+export interface Command {
+	readonly bytes: readonly number[];
+	readonly waitMs: number;
+}
+
+export function command(bytes: number[], waitMs: number): Command {
+	return Object.freeze({ bytes: Object.freeze(bytes), waitMs });
+}
+
+/** The temperatures a chip is specified for; a reading outside them is rejected as impossible. */
+export interface Limits {
+	readonly minC: number;
+	readonly maxC: number;
+}
+
+export const BOOLEANS = Object.freeze([false, true]);
+
+/** `options[key]` when present and one of `allowed`; undefined when absent; RangeError otherwise. */
+export function option<T>(options: Record<string, unknown>, key: string, allowed: readonly T[]): T | undefined {
+	const value = options[key];
+	if (value === undefined) return undefined;
+	if (!allowed.includes(value as T)) throw new RangeError(`${key} must be one of ${allowed.join(", ")}`);
+	return value as T;
+}
+
+function describe(error: unknown): string {
+	return error instanceof Error ? error.message : String(error);
+}
+
+export abstract class I2CSensor implements Sensor {
+	readonly address: number;
+	#model: string;
+	readonly #io: I2C;
+	readonly #clock: Clock;
+	readonly #stepper: Stepper<Sample>;
+	readonly #commands: Uint8Array[] = [];
+	#callback: SampleCallback | undefined;
+	#ready = false;
+	#answered = false;
+	#closed = false;
+
+	protected constructor(model: string, options: SensorOptions, address: number, hz: number) {
+		const sensor = options.sensor;
+		this.#model = model;
+		this.address = sensor.address ?? address;
+		this.#clock = options.clock;
+		this.#stepper = new Stepper(options.clock);
+		try {
+			this.#io = new sensor.io({ hz, address, ...sensor });
+		}
+		catch (error) {
+			throw this.error("bus", `cannot open the bus: ${describe(error)}`);
+		}
+	}
+
+	get model(): string {
+		return this.#model;
+	}
+
+	abstract configure(options: Record<string, unknown>): void;
+
+	/** Soft reset, the chip's own initialisation, and the configuration. */
+	protected abstract initialise(): Steps<void>;
+
+	protected abstract measure(): Steps<Sample>;
+
+	sample(callback: SampleCallback): void {
+		if (this.#closed || this.#stepper.running) {
+			const error = this.#closed ? this.error("closed", "closed") : this.error("busy", "a sample is already running");
+			this.#clock.set(() => callback(error), 0);
+			return;
+		}
+		this.#callback = callback;
+		this.#answered = false;
+		this.#stepper.start(this.#cycle(), this.#settle);
+	}
+
+	close(): void {
+		if (this.#closed) return;
+		this.#closed = true;
+		const callback = this.#callback;
+		if (callback) {
+			this.#stepper.cancel();
+			this.#callback = undefined;
+			const error = this.error("closed", "closed during a sample");
+			this.#clock.set(() => callback(error), 0);
+		}
+		this.#io.close();
+	}
+
+	/** Runs the constructor's synchronous checks; on failure closes the bus and throws a SensorError. */
+	protected startup(check: () => void): void {
+		try {
+			check();
+		}
+		catch (error) {
+			this.close();
+			throw this.#asSensorError(error);
+		}
+	}
+
+	/** Names the exact part once the driver has told it apart (e.g. Si7021 under the HTU21D driver). */
+	protected identified(model: string): void {
+		this.#model = model;
+	}
+
+	/** The next sample initialises the chip again (after `configure`). */
+	protected invalidate(): void {
+		this.#ready = false;
+	}
+
+	protected error(kind: SensorErrorKind, detail: string): SensorError {
+		return new SensorError(kind, this.#model, this.address, detail);
+	}
+
+	protected ticks(): number {
+		return this.#clock.ticks();
+	}
+
+	protected write(bytes: Uint8Array): void {
+		try {
+			this.#io.write(bytes);
+		}
+		catch (error) {
+			throw this.#busError(error);
+		}
+		this.#answered = true;
+	}
+
+	protected read(buffer: Uint8Array): void {
+		try {
+			this.#io.read(buffer);
+		}
+		catch (error) {
+			throw this.#busError(error);
+		}
+		this.#answered = true;
+	}
+
+	/** Register read with a repeated start: only for registers that need no conversion wait. */
+	protected writeRead(bytes: Uint8Array, buffer: Uint8Array): void {
+		try {
+			this.#io.writeRead(bytes, buffer);
+		}
+		catch (error) {
+			throw this.#busError(error);
+		}
+		this.#answered = true;
+	}
+
+	/** Writes a command's bytes (through a buffer kept per length: no allocation per sample). */
+	protected issue(bytes: readonly number[]): void {
+		const buffer = (this.#commands[bytes.length] ??= new Uint8Array(bytes.length));
+		for (let i = 0; i < bytes.length; i++) buffer[i] = bytes[i];
+		this.write(buffer);
+	}
+
+	/** Writes a command, then waits its datasheet maximum. */
+	protected *send(entry: Command): Steps<void> {
+		this.issue(entry.bytes);
+		if (entry.waitMs) yield entry.waitMs;
+	}
+
+	/**
+	 * Waits `waitMs` (the datasheet maximum), then checks `ready` until it holds, every quarter of that, giving
+	 * up with "busy" when the chip is still not ready at three times the datasheet maximum.
+	 */
+	protected *poll(ready: () => boolean, waitMs: number, what: string): Steps<void> {
+		yield waitMs;
+		const start = this.#clock.ticks();
+		while (!ready()) {
+			if (elapsed(start, this.#clock.ticks()) >= 2 * waitMs) throw this.error("busy", `${what} not ready ${3 * waitMs} ms after the command`);
+			yield Math.max(1, Math.ceil(waitMs / 4));
+		}
+	}
+
+	/** `poll` for a chip that NACKs its read header until the conversion is done. */
+	protected readWhenReady(buffer: Uint8Array, waitMs: number): Steps<void> {
+		return this.poll(() => this.#tryRead(buffer), waitMs, "data");
+	}
+
+	/** The sample for a converted reading; "range" when the temperature is outside what the chip is specified for. */
+	protected result(temperature: number, humidity: number, limits: Limits): Sample {
+		if (!(temperature >= limits.minC && temperature <= limits.maxC))
+			throw this.error("range", `temperature ${temperature.toFixed(2)} C outside ${limits.minC}..${limits.maxC} C`);
+		if (Number.isNaN(humidity)) throw this.error("range", "humidity is not a number");
+		// SHT4x and HTU21D/Si7021 can report a little below 0 or above 100 %RH: their datasheets crop; the other
+		// chips' formulas cannot leave 0..100, so cropping everywhere is the same rule for all six.
+		return {
+			thermometer: { temperature },
+			hygrometer: { humidity: Math.min(100, Math.max(0, humidity)) },
+		};
+	}
+
+	*#cycle(): Steps<Sample> {
+		if (!this.#ready) {
+			// Ready from the start of the set-up, so that a configure() during it is not lost when it ends.
+			this.#ready = true;
+			try {
+				yield* this.initialise();
+			}
+			catch (error) {
+				this.#ready = false;
+				throw error;
+			}
+		}
+		return yield* this.measure();
+	}
+
+	readonly #settle = (error: unknown, sample?: Sample): void => {
+		const callback = this.#callback!;
+		this.#callback = undefined;
+		if (error === undefined) {
+			callback(undefined, sample);
+			return;
+		}
+		const failure = this.#asSensorError(error);
+		if (failure.kind !== "crc") this.#ready = false;
+		callback(failure);
+	};
+
+	#tryRead(buffer: Uint8Array): boolean {
+		try {
+			this.#io.read(buffer);
+		}
+		catch {
+			return false;
+		}
+		this.#answered = true;
+		return true;
+	}
+
+	#busError(error: unknown): SensorError {
+		return this.#answered
+			? this.error("bus", `bus error: ${describe(error)}`)
+			: this.error("absent", `no answer: ${describe(error)}`);
+	}
+
+	// Anything else thrown (a driver bug) still reaches the app as a SensorError, never as a crash in a timer.
+	#asSensorError(error: unknown): SensorError {
+		return error instanceof SensorError ? error : this.error("bus", describe(error));
+	}
+}

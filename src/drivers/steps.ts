@@ -1,0 +1,78 @@
+/*
+ * Runs a sequence of bus steps without blocking the event loop. A sequence is a generator that does
+ * synchronous work and `yield`s how many milliseconds to wait before its next step; each yield becomes
+ * one timer on the injected Clock, so MQTT keepalive and socket I/O go on during a conversion.
+ * A generator rather than promises: the continuation runs inside the timer callback itself, which keeps
+ * the order of events deterministic under a virtual clock and needs no job queue.
+ */
+import type { Clock, TimerId } from "../io";
+
+/** Synchronous steps separated by `yield <milliseconds to wait>`, returning a T. */
+export type Steps<T> = Generator<number, T, undefined>;
+
+export type StepsDone<T> = (error: unknown, result?: T) => void;
+
+/** Runs one sequence at a time; reusable, so a driver allocates it once. */
+export class Stepper<T> {
+	readonly #clock: Clock;
+	#steps: Steps<T> | undefined;
+	#done: StepsDone<T> | undefined;
+	#timer: TimerId | undefined;
+	#synchronous = false;
+	#error: unknown;
+	#result: T | undefined;
+
+	constructor(clock: Clock) {
+		this.#clock = clock;
+	}
+
+	/** From `start` until `done` has been called. */
+	get running(): boolean {
+		return this.#steps !== undefined;
+	}
+
+	/** Runs `steps` up to its first wait now; `done` is called exactly once, never from inside `start`. */
+	start(steps: Steps<T>, done: StepsDone<T>): void {
+		if (this.#steps) throw new Error("already running");
+		this.#steps = steps;
+		this.#done = done;
+		this.#synchronous = true;
+		this.#resume();
+		this.#synchronous = false;
+	}
+
+	/** Abandons the running sequence (or its pending result); its `done` is not called. */
+	cancel(): void {
+		this.#clock.clear(this.#timer);
+		this.#timer = this.#steps = this.#done = this.#error = this.#result = undefined;
+	}
+
+	readonly #resume = (): void => {
+		this.#timer = undefined;
+		let next: IteratorResult<number, T>;
+		try {
+			next = this.#steps!.next();
+		}
+		catch (error) {
+			this.#finish(error, undefined);
+			return;
+		}
+		if (next.done) this.#finish(undefined, next.value);
+		else this.#timer = this.#clock.set(this.#resume, next.value);
+	};
+
+	#finish(error: unknown, result: T | undefined): void {
+		this.#error = error;
+		this.#result = result;
+		if (this.#synchronous) this.#timer = this.#clock.set(this.#deliver, 0);
+		else this.#deliver();
+	}
+
+	readonly #deliver = (): void => {
+		const done = this.#done!;
+		const error = this.#error;
+		const result = this.#result;
+		this.#timer = this.#steps = this.#done = this.#error = this.#result = undefined;
+		done(error, result);
+	};
+}

@@ -1,0 +1,87 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { VirtualClock } from "../../hosts/node/virtual-clock";
+import { SHT4x } from "../../src/drivers/sht4x";
+import { bytes, scripted } from "./script";
+import { CHIPS, assertTracks, open, sampleOnce, world } from "./world";
+
+const chip = CHIPS.find((c) => c.model === "SHT4x")!;
+
+test("SHT4x resets, checks its serial number's CRCs, measures with FD and reads 9 ms later", () => {
+	const clock = new VirtualClock();
+	const script = scripted(clock, [
+		{ write: bytes("89"), at: 0 },
+		{ write: bytes("94"), at: 0 },
+		{ write: bytes("89"), at: 1 },
+		{ read: bytes("12 34 37 AB CD 6F"), at: 11 },
+		{ write: bytes("FD"), at: 11 },
+		{ read: bytes("5E B9 3C 7A E1 A4"), at: 20 },
+	]);
+	const sensor = new SHT4x({ sensor: script.bus, clock });
+	const sample = sampleOnce(sensor, clock).sample!;
+	assert.ok(Math.abs(sample.thermometer.temperature - 19.7528) < 1e-4);
+	assert.ok(Math.abs(sample.hygrometer.humidity - 54.0004) < 1e-4);
+	script.done();
+});
+
+test("SHT4x crops humidity to 0..100 as its datasheet advises (S5: 106.5 -> 100; S_RH 0: -6 -> 0)", () => {
+	const clock = new VirtualClock();
+	const script = scripted(clock, [
+		{ write: bytes("89") },
+		{ write: bytes("94") }, { write: bytes("89") }, { read: bytes("12 34 37 AB CD 6F") },
+		{ write: bytes("FD") }, { read: bytes("1A 2B 6D E6 66 B0") },
+		{ write: bytes("FD") }, { read: bytes("66 66 93 00 00 81") },
+	]);
+	const sensor = new SHT4x({ sensor: script.bus, clock });
+	const wet = sampleOnce(sensor, clock).sample!;
+	assert.ok(Math.abs(wet.thermometer.temperature - -27.1115) < 1e-4);
+	assert.equal(wet.hygrometer.humidity, 100);
+	assert.equal(sampleOnce(sensor, clock).sample!.hygrometer.humidity, 0);
+	script.done();
+});
+
+test("SHT4x retries a NACKed read until its data are ready, and gives busy at three times the wait", () => {
+	const clock = new VirtualClock();
+	const script = scripted(clock, [
+		{ write: bytes("89") },
+		{ write: bytes("94") }, { write: bytes("89") }, { read: bytes("12 34 37 AB CD 6F") },
+		{ write: bytes("FD"), at: 11 }, { nack: true, at: 20 }, { nack: true, at: 23 }, { read: bytes("66 66 93 80 00 A2"), at: 26 },
+		{ write: bytes("FD"), at: 26 }, ...[35, 38, 41, 44, 47, 50, 53].map((at) => ({ nack: true, at })),
+	]);
+	const sensor = new SHT4x({ sensor: script.bus, clock });
+	assert.equal(sampleOnce(sensor, clock).sample!.thermometer.temperature, 25);
+	const stuck = sampleOnce(sensor, clock).error!;
+	assert.equal(stuck.kind, "busy");
+	assert.match(stuck.message, /^SHT4x at 0x44: data not ready 27 ms after the command$/);
+	script.done();
+});
+
+test("SHT4x low precision waits its 2 ms", () => {
+	const w = world();
+	w.bus.attach(0x44, chip.device(w.env));
+	const sensor = open(chip, w);
+	sensor.configure({ precision: "low" });
+	assert.equal(sampleOnce(sensor, w.clock).ms, 11 + 2);
+	assertTracks(sampleOnce(sensor, w.clock), chip, w);
+});
+
+test("SHT4x heater: a pulse sample takes the pulse time and reads warmer, and pulses keep to 10 % duty", () => {
+	const w = world({ noise: { temperature: 0 }, swing: { temperature: 0 } });
+	w.bus.attach(0x44, chip.device(w.env));
+	const sensor = open(chip, w);
+	assertTracks(sampleOnce(sensor, w.clock), chip, w);
+	sensor.configure({ heaterMw: 200, heaterMs: 1000 });
+	const heated = sampleOnce(sensor, w.clock);
+	assert.equal(heated.ms, 1110);
+	// 200 mW for 1 s warms the model by 10 C.
+	assert.ok(Math.abs(heated.sample!.thermometer.temperature - (w.env.temperatureAt(w.clock.now) + 10)) < 0.01);
+	w.clock.advance(5000);
+	const plain = sampleOnce(sensor, w.clock);
+	assert.equal(plain.ms, 9);
+	assertTracks(plain, chip, w);
+	w.clock.advance(5000);
+	assert.equal(sampleOnce(sensor, w.clock).ms, 1110);
+	sensor.configure({ heaterMw: 0 });
+	w.clock.advance(60_000);
+	assertTracks(sampleOnce(sensor, w.clock), chip, w);
+});
