@@ -59,7 +59,10 @@ export interface TcpOptions {
 export interface Tcp {
 	/** Everything received so far, or undefined when nothing is waiting. */
 	read(): ArrayBuffer | undefined;
-	/** Throws when `data` is larger than the space last announced through `onWritable` (less what was written since). */
+	/**
+	 * Takes a copy of `data` (the caller may reuse its buffer at once, as on the device). Throws when `data`
+	 * is larger than the space last announced through `onWritable`, less what was written since.
+	 */
 	write(data: Uint8Array): void;
 	close(): void;
 }

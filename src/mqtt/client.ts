@@ -1,0 +1,309 @@
+/*
+ * The MQTT 3.1.1 client: thin glue between the sans-I/O Session and the host. It owns the socket (an
+ * ECMA-419 TCP `io` class), resolves the broker's name through the injected Resolver, keeps ONE timer on
+ * the injected Clock at the session's next deadline, and passes every socket event to the session with
+ * the current tick. Nothing blocks and nothing spins.
+ *
+ *	const client = new MqttClient({ host: "broker.local", id: "node-1", socket: { io: TCP }, dns, clock,
+ *		onMessage({ topic, payload }) { ... } });
+ *	client.subscribe("config/node-1/#", { qos: 1 });
+ *	client.publish("sensors/node-1", "21.5", { qos: 1 });
+ */
+import { elapsed } from "../io";
+import type { Clock, Log, Resolver, Tcp, TcpConstructor, TimerId } from "../io";
+import { encodeUtf8 } from "../utf8";
+import type { BackoffOptions } from "./backoff";
+import type { QoS } from "./codec/packets";
+import type { MqttReason } from "./errors";
+import type { OutboxOptions } from "./outbox";
+import { Session } from "./session";
+import type { ConnectOptions } from "./session";
+import type { MqttCounters, MqttDrop, MqttEvents, MqttMessage, MqttOversize, MqttSubscribeResult } from "./events";
+import type { MqttError } from "./errors";
+
+export type { MqttCounters, MqttDrop, MqttMessage, MqttOversize, MqttSubscribeResult } from "./events";
+export { MqttError } from "./errors";
+export type { MqttReason } from "./errors";
+
+export interface MqttWill {
+	topic: string;
+	payload?: Uint8Array | string;
+	qos?: 0 | 1;
+	retain?: boolean;
+}
+
+/** Broker and CONNECT settings: what `reconfigure` may change. */
+export interface MqttConnectSettings {
+	host?: string;
+	/** Default 1883. */
+	port?: number;
+	id?: string;
+	/** Default false: a persistent session, so the broker queues QoS 1 messages for us while we are away. */
+	clean?: boolean;
+	/** Seconds (default 60); 0 turns keepalive off. */
+	keepalive?: number;
+	/** "" means none (and removes it in reconfigure). */
+	user?: string;
+	/** Needs a user name (MQTT 3.1.1); empty means none. */
+	password?: Uint8Array | string;
+	/** Published by the broker if the connection dies without DISCONNECT; `null` removes it in reconfigure. */
+	will?: MqttWill | null;
+}
+
+export interface MqttClientOptions extends MqttConnectSettings, MqttEvents {
+	host: string;
+	id: string;
+	socket: { io: TcpConstructor };
+	dns: Resolver;
+	clock: Clock;
+	log?: Log;
+	/** Most QoS 1 messages awaiting PUBACK at once (default 8). */
+	inflight?: number;
+	/** Outbox bound (default 16 messages, 4096 bytes). */
+	outbox?: OutboxOptions;
+	/** Largest incoming packet accepted whole, in bytes (default 2048); larger PUBLISHes go to onOversize. */
+	maxPacket?: number;
+	/** Subscription filters remembered for restoring (default 16). */
+	maxSubscriptions?: number;
+	/** Reconnect delay bounds in ms (default 500 .. 60 000). */
+	backoff?: BackoffOptions;
+	/** ms a connection must stay up before the backoff is reset (default 60 000). */
+	stableAfter?: number;
+	/** ms for name resolution plus TCP connect (default 10 000). */
+	connectTimeout?: number;
+	/** ms from TCP connect to CONNACK (default 10 000). */
+	connackTimeout?: number;
+	/** ms a PUBACK may be overdue before the link is probed with PINGREQ, and the probe's timeout (default 10 000). */
+	ackTimeout?: number;
+	/** Uniform [0, 1) random source for the backoff jitter (default Math.random). */
+	random?: () => number;
+}
+
+export interface PublishOptions {
+	qos?: 0 | 1;
+	retain?: boolean;
+}
+
+function bytesOf(value: Uint8Array | string): Uint8Array {
+	return typeof value === "string" ? encodeUtf8(value) : value;
+}
+
+function connectOptions(settings: MqttConnectSettings, previous?: ConnectOptions): ConnectOptions {
+	const will = settings.will === undefined ? previous?.will : settings.will === null ? undefined : {
+		topic: settings.will.topic,
+		payload: bytesOf(settings.will.payload ?? ""),
+		qos: (settings.will.qos ?? 0) as QoS,
+		retain: settings.will.retain ?? false,
+	};
+	return {
+		clientId: settings.id ?? previous?.clientId ?? "",
+		clean: settings.clean ?? previous?.clean ?? false,
+		keepalive: settings.keepalive ?? previous?.keepalive ?? 60,
+		// In reconfigure, undefined keeps the previous value and "" removes it.
+		username: settings.user === undefined ? previous?.username : settings.user || undefined,
+		password: settings.password === undefined ? previous?.password : settings.password.length ? bytesOf(settings.password) : undefined,
+		will,
+	};
+}
+
+function checkPort(port: number): number {
+	if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError("port must be 1-65535");
+	return port;
+}
+
+export class MqttClient implements MqttEvents {
+	onConnect?: (info: { sessionPresent: boolean }) => void;
+	onMessage?: (message: MqttMessage) => void;
+	onOversize?: (message: MqttOversize) => void;
+	onSubscribe?: (result: MqttSubscribeResult) => void;
+	onDisconnect?: (reason: MqttReason) => void;
+	onError?: (error: MqttError) => void;
+	onDrop?: (drop: MqttDrop) => void;
+	onPublished?: (id: number) => void;
+
+	readonly #session: Session;
+	readonly #clock: Clock;
+	readonly #dns: Resolver;
+	readonly #io: TcpConstructor;
+	#connect: ConnectOptions;
+	#host: string;
+	#port: number;
+	#socket: Tcp | undefined;
+	/** Identifies the current connection attempt; callbacks from older ones are ignored. */
+	#attempt = 0;
+	#timer: TimerId | undefined;
+	#timerAt = 0;
+
+	constructor(options: MqttClientOptions) {
+		this.#clock = options.clock;
+		this.#dns = options.dns;
+		this.#io = options.socket.io;
+		this.#host = options.host;
+		this.#port = checkPort(options.port ?? 1883);
+		this.onConnect = options.onConnect;
+		this.onMessage = options.onMessage;
+		this.onOversize = options.onOversize;
+		this.onSubscribe = options.onSubscribe;
+		this.onDisconnect = options.onDisconnect;
+		this.onError = options.onError;
+		this.onDrop = options.onDrop;
+		this.onPublished = options.onPublished;
+		this.#connect = connectOptions(options);
+		const { inflight, outbox, maxPacket, maxSubscriptions, backoff, stableAfter, connectTimeout, connackTimeout, ackTimeout, random, log } = options;
+		this.#session = new Session({
+			...this.#connect, inflight, outbox, maxPacket, maxSubscriptions, backoff, stableAfter, connectTimeout,
+			connackTimeout, ackTimeout, random, log,
+		}, {
+			open: () => this.#open(),
+			close: () => this.#close(),
+			write: (frame) => this.#socket!.write(frame),
+		}, this);
+		this.#session.start(this.#clock.ticks());
+		this.#arm();
+	}
+
+	/** Whether a CONNACK accepted the current connection. */
+	get connected(): boolean {
+		return this.#session.connected;
+	}
+
+	/** Live counters (read-only for the app). */
+	get counters(): Readonly<MqttCounters> {
+		return this.#session.counters;
+	}
+
+	/** Messages in the outbox, awaiting PUBACK included. */
+	get queued(): number {
+		return this.#session.queued;
+	}
+
+	/**
+	 * Queues a message; it goes out as soon as the connection, the in-flight window and the socket allow,
+	 * and is kept across reconnects until acknowledged (QoS 1). Returns the packet identifier (QoS 1), 0 (QoS 0),
+	 * or -1 when a QoS 0 message was dropped at once because the outbox is full of QoS 1. Throws a
+	 * RangeError/TypeError for an invalid topic, QoS or payload, and after close().
+	 */
+	publish(topic: string, payload: Uint8Array | string, options: PublishOptions = {}): number {
+		try {
+			return this.#session.publish(topic, payload, options.qos ?? 0, options.retain ?? false, this.#clock.ticks());
+		}
+		finally {
+			this.#arm();
+		}
+	}
+
+	/** Subscribes (QoS 0 or 1, default 0); results arrive per filter through onSubscribe. Restored after reconnects. */
+	subscribe(filters: string | readonly string[], options: { qos?: 0 | 1 } = {}): void {
+		this.#session.subscribe(typeof filters === "string" ? [filters] : filters, options.qos ?? 0, this.#clock.ticks());
+		this.#arm();
+	}
+
+	unsubscribe(filters: string | readonly string[]): void {
+		this.#session.unsubscribe(typeof filters === "string" ? [filters] : filters, this.#clock.ticks());
+		this.#arm();
+	}
+
+	/**
+	 * Changes broker and CONNECT settings (only those given) and reconnects at once with them, keeping
+	 * the outbox and the subscriptions. Throws, changing nothing, when they are invalid.
+	 */
+	reconfigure(settings: MqttConnectSettings): void {
+		const connect = connectOptions(settings, this.#connect);
+		const port = checkPort(settings.port ?? this.#port);
+		this.#session.configure(connect);
+		this.#connect = connect;
+		this.#host = settings.host ?? this.#host;
+		this.#port = port;
+		this.#session.reconnect(this.#clock.ticks());
+		this.#arm();
+	}
+
+	/**
+	 * Writes what is queued, then DISCONNECT (so the broker discards the will), and stops for good. What the
+	 * socket could not take within connackTimeout goes to onDrop with reason "closed".
+	 */
+	close(): void {
+		this.#session.close(this.#clock.ticks());
+		this.#arm();
+	}
+
+	#open(): void {
+		const attempt = ++this.#attempt;
+		this.#dns.resolve({
+			host: this.#host,
+			onResolved: (_host, address) => {
+				if (attempt === this.#attempt) this.#openSocket(address, attempt);
+			},
+			onError: () => {
+				if (attempt !== this.#attempt) return;
+				this.#session.onTransportLost(this.#clock.ticks(), "dns");
+				this.#arm();
+			},
+		});
+	}
+
+	#openSocket(address: string, attempt: number): void {
+		let up = false;
+		try {
+			this.#socket = new this.#io({
+				address,
+				port: this.#port,
+				nodelay: true,
+				onWritable: (bytes) => {
+					if (attempt !== this.#attempt) return;
+					const now = this.#clock.ticks();
+					if (!up) {
+						up = true;
+						this.#session.onConnected(now);
+					}
+					this.#session.onWritable(bytes, now);
+					this.#arm();
+				},
+				onReadable: () => {
+					if (attempt !== this.#attempt) return;
+					const data = this.#socket!.read();
+					if (data) this.#session.onBytes(new Uint8Array(data), this.#clock.ticks());
+					this.#arm();
+				},
+				onError: () => {
+					if (attempt !== this.#attempt) return;
+					this.#session.onTransportLost(this.#clock.ticks(), "transport");
+					this.#arm();
+				},
+			});
+		}
+		catch {
+			this.#session.onTransportLost(this.#clock.ticks(), "transport");
+		}
+		this.#arm();
+	}
+
+	#close(): void {
+		this.#attempt++;
+		const socket = this.#socket;
+		this.#socket = undefined;
+		socket?.close();
+	}
+
+	/**
+	 * Keeps one timer at or before the session's next deadline. A timer already due no later than the
+	 * deadline is left alone (firing early only costs a tick() with nothing to do), so the many small
+	 * deadline moves that traffic causes do not re-arm it.
+	 */
+	#arm(): void {
+		const deadline = this.#session.nextDeadline();
+		if (deadline === undefined) {
+			this.#clock.clear(this.#timer);
+			this.#timer = undefined;
+			return;
+		}
+		if (this.#timer && elapsed(this.#timerAt, deadline) >= 0) return;
+		this.#clock.clear(this.#timer);
+		this.#timerAt = deadline;
+		this.#timer = this.#clock.set(() => {
+			this.#timer = undefined;
+			this.#session.tick(this.#clock.ticks());
+			this.#arm();
+		}, Math.max(0, elapsed(this.#clock.ticks(), deadline)));
+	}
+}

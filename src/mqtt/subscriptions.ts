@@ -1,0 +1,114 @@
+/*
+ * The subscriptions the app asked for, remembered so they survive reconnects: what the broker has
+ * confirmed, what still has to be sent (SUBSCRIBE or UNSUBSCRIBE, one filter per packet so each SUBACK
+ * result maps to its filter), and which packet identifiers are in flight. Bounded by a filter count;
+ * pending unsubscribes count too until the broker confirms them.
+ */
+import { encode } from "./codec/encode";
+import { SUBACK_FAILURE, SUBSCRIBE, UNSUBSCRIBE } from "./codec/packets";
+import type { QoS } from "./codec/packets";
+import { checkTopicFilter } from "./topic";
+
+const SUBSCRIBE_DUE = 0;
+const SUBSCRIBE_SENT = 1;
+const SUBSCRIBED = 2;
+const UNSUBSCRIBE_DUE = 3;
+const UNSUBSCRIBE_SENT = 4;
+
+interface Entry {
+	qos: QoS;
+	state: number;
+	/** Packet identifier reserved for the SUBSCRIBE/UNSUBSCRIBE to send or in flight, else 0. */
+	id: number;
+}
+
+/** The filter a SUBACK/UNSUBACK was for, and its result. */
+export interface AckResult {
+	filter: string;
+	/** Granted QoS or SUBACK_FAILURE; -1 for an UNSUBACK. */
+	code: number;
+}
+
+export class Subscriptions {
+	readonly #entries = new Map<string, Entry>();
+	readonly #max: number;
+
+	constructor(max: number) {
+		this.#max = max;
+	}
+
+	/** Checks every filter first (throwing, changing nothing, on a bad one or past the bound), then records them as due. */
+	subscribe(filters: readonly string[], qos: QoS): void {
+		this.#set(filters, qos, SUBSCRIBE_DUE);
+	}
+
+	unsubscribe(filters: readonly string[]): void {
+		this.#set(filters, 0, UNSUBSCRIBE_DUE);
+	}
+
+	#set(filters: readonly string[], qos: QoS, state: number): void {
+		let added = 0;
+		for (const filter of filters) {
+			checkTopicFilter(filter);
+			if (!this.#entries.has(filter)) added++;
+		}
+		if (this.#entries.size + added > this.#max) throw new RangeError(`more than ${this.#max} subscriptions`);
+		for (const filter of filters) this.#entries.set(filter, { qos, state, id: 0 });
+	}
+
+	/**
+	 * After CONNACK. Without a session the broker has no subscriptions: subscribe to everything again and
+	 * forget pending unsubscribes. With one, re-send only what was unconfirmed when the link went.
+	 */
+	connected(sessionPresent: boolean): void {
+		for (const [filter, entry] of this.#entries) {
+			if (!sessionPresent && entry.state >= UNSUBSCRIBE_DUE) this.#entries.delete(filter);
+			else if (!sessionPresent || entry.state === SUBSCRIBE_SENT) entry.state = SUBSCRIBE_DUE;
+			else if (entry.state === UNSUBSCRIBE_SENT) entry.state = UNSUBSCRIBE_DUE;
+			if (entry.state !== SUBSCRIBED) entry.id = 0;
+		}
+	}
+
+	/** Whether packet identifier `id` is reserved here. */
+	holds(id: number): boolean {
+		for (const entry of this.#entries.values()) if (entry.id === id) return true;
+		return false;
+	}
+
+	/**
+	 * Sends every due SUBSCRIBE/UNSUBSCRIBE through `send` (which returns false when the socket has no room),
+	 * taking identifiers from `allocate`; stops at the first that does not fit. Returns whether all went.
+	 */
+	flush(allocate: () => number, send: (frame: Uint8Array) => boolean): boolean {
+		for (const [filter, entry] of this.#entries) {
+			if (entry.state !== SUBSCRIBE_DUE && entry.state !== UNSUBSCRIBE_DUE) continue;
+			const id = entry.id || (entry.id = allocate());
+			const frame = entry.state === SUBSCRIBE_DUE
+				? encode({ type: SUBSCRIBE, id, filters: [filter], qos: [entry.qos] })
+				: encode({ type: UNSUBSCRIBE, id, filters: [filter] });
+			if (!send(frame as Uint8Array)) return false;
+			entry.state = entry.state === SUBSCRIBE_DUE ? SUBSCRIBE_SENT : UNSUBSCRIBE_SENT;
+		}
+		return true;
+	}
+
+	/**
+	 * Applies a SUBACK (`codes`) or UNSUBACK (undefined) for `id`. Returns undefined for an identifier not
+	 * in flight, else the filter and its result; a refused filter (0x80) is forgotten. Throws a RangeError
+	 * for a SUBACK whose code count does not match the one filter sent.
+	 */
+	acknowledged(id: number, codes: readonly number[] | undefined): AckResult | undefined {
+		for (const [filter, entry] of this.#entries) {
+			if (entry.id !== id) continue;
+			if (entry.state !== (codes ? SUBSCRIBE_SENT : UNSUBSCRIBE_SENT)) return undefined;
+			if (codes && codes.length !== 1) throw new RangeError(`SUBACK with ${codes.length} return codes for 1 filter`);
+			if (!codes || codes[0] === SUBACK_FAILURE) this.#entries.delete(filter);
+			else {
+				entry.state = SUBSCRIBED;
+				entry.id = 0;
+			}
+			return { filter, code: codes ? codes[0] : -1 };
+		}
+		return undefined;
+	}
+}
