@@ -11,8 +11,8 @@ import Net from "net";
 import Preference from "preference";
 import Time from "time";
 import Timer from "timer";
-import { checkPreference } from "../../src/preference-limits";
-import type { Board, Clock, Host, I2C as I2CIo, I2CBus, I2CConstructor, I2COptions, Log, Resolver, Store, Tcp, TcpConstructor, TcpOptions } from "../../src/io";
+import { checkPreference } from "src/preference-limits";
+import type { Board, Clock, Host, I2C as I2CIo, I2CBus, I2CConstructor, I2COptions, Log, Resolver, Store, Tcp, TcpConstructor, TcpOptions } from "src/io";
 
 /*
  * The SDK's typings (npm 5.6 and the SDK's own 8.2 alike) leave out I2C `close()` and the `writeRead()`

@@ -7,7 +7,7 @@
  * Calibration: a part made with `calibrated: false` reports bit 3 clear until BE 08 00 (AHT20) or E1 08 00
  * (AHT10); an AHT20 NACKs E1, as newer AHT20s do. Power-up: no answer for up to 100 ms (datasheet: wait 100 ms).
  */
-import { CRC_INIT_SENSIRION, crc8 } from "../../src/drivers/crc8";
+import { CRC_INIT_SENSIRION, crc8 } from "src/drivers/crc8";
 import type { DeviceOptions } from "./device";
 import { SimDevice, code, fill } from "./device";
 

@@ -9,8 +9,8 @@
  * Raw values are synthesised from the environment by inverting the datasheet compensation (bisection).
  * The out-of-range fault gives adc_T 0xFFFFF (far above 85 C). No CRC, so the CRC fault does nothing.
  */
-import type { Bme280Calibration } from "../../src/drivers/bme280";
-import { bme280HumidityPercent, bme280MaxMeasurementMs, bme280PressurePa, bme280TFine, bme280TemperatureC, parseBme280Calibration } from "../../src/drivers/bme280";
+import type { Bme280Calibration } from "src/drivers/bme280";
+import { bme280HumidityPercent, bme280MaxMeasurementMs, bme280PressurePa, bme280TFine, bme280TemperatureC, parseBme280Calibration } from "src/drivers/bme280";
 import type { DeviceOptions } from "./device";
 import { SimDevice, fill } from "./device";
 

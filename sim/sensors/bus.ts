@@ -14,7 +14,7 @@
  * on its address counts that byte only) and bus time at the instance's hz, counting 9 clocks a byte (8 bits and
  * the acknowledge) plus one for each START, repeated START and STOP.
  */
-import type { I2C, I2CConstructor, I2COptions } from "../../src/io";
+import type { I2C, I2CConstructor, I2COptions } from "src/io";
 import type { SimDevice } from "./device";
 
 export interface BusStats {

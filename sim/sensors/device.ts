@@ -6,7 +6,7 @@
  * turns into the exception the device's I2C throws. Time comes from the bus with each transaction.
  * Portable: runs inside XS too, no Node API.
  */
-import { elapsed } from "../../src/io";
+import { elapsed } from "src/io";
 import type { Environment } from "../environment";
 
 export type Timing = "typical" | "maximum";

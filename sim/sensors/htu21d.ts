@@ -9,8 +9,8 @@
  * The out-of-range fault gives the open-circuit diagnostic frame 00 00 00 (whose CRC is valid).
  * A command during a conversion abandons it. The electronic ID and firmware commands are not modelled (NACK).
  */
-import { CRC_INIT_HTU21D, crc8 } from "../../src/drivers/crc8";
-import { elapsed } from "../../src/io";
+import { CRC_INIT_HTU21D, crc8 } from "src/drivers/crc8";
+import { elapsed } from "src/io";
 import type { DeviceOptions } from "./device";
 import { SimDevice, code, fill, validBits } from "./device";
 

@@ -2,7 +2,7 @@
  * What the SHT3x and SHT4x models share: a word and its CRC in a frame, and the inverse of the temperature
  * transfer function (S_T = (T + 45) * 65535 / 175).
  */
-import { crc8 } from "../../src/drivers/crc8";
+import { crc8 } from "src/drivers/crc8";
 import { code } from "./device";
 
 /** Puts `word` big-endian at `offset` with its CRC after it, wrong by one bit when `corrupt`. */

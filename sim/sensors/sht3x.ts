@@ -8,8 +8,8 @@
  * (3682/3780). An unknown command sets status bit 1 and is NACKed (configurable: the datasheet does not say).
  * Periodic mode and alerts are not modelled (they are unknown commands here).
  */
-import { CRC_INIT_SENSIRION } from "../../src/drivers/crc8";
-import { elapsed } from "../../src/io";
+import { CRC_INIT_SENSIRION } from "src/drivers/crc8";
+import { elapsed } from "src/io";
 import type { DeviceOptions } from "./device";
 import { SimDevice, code, fill } from "./device";
 import { putWord, sensirionTemperatureCode } from "./sensirion";

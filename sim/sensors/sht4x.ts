@@ -6,7 +6,7 @@
  * never stretches: a read header while busy is NACKed, and data are deleted once read. A command during a
  * measurement abandons it. Unknown commands and commands with extra bytes are NACKed (no status register).
  */
-import { CRC_INIT_SENSIRION } from "../../src/drivers/crc8";
+import { CRC_INIT_SENSIRION } from "src/drivers/crc8";
 import type { DeviceOptions } from "./device";
 import { SimDevice, code, fill } from "./device";
 import { putWord, sensirionTemperatureCode } from "./sensirion";

@@ -79,8 +79,11 @@ export function blankCommentsAndStrings(source: string): string {
 export interface Rules {
 	/** Whether an import specifier stays inside the tree this code may use. */
 	isAllowedImport: (specifier: string) => boolean;
-	/** Host bindings for Moddable may use the XS globals; firmware may not. */
-	allowXsGlobals?: boolean;
+	/**
+	 * Code for a Moddable host may use the XS globals and the SDK's modules, some of which share a name with
+	 * a Node builtin ("net"): there only "node:" marks a Node import. Firmware may use neither.
+	 */
+	moddableHost?: boolean;
 }
 
 /** Violations in one file of code that must run on XS. */
@@ -97,7 +100,7 @@ export function findViolations(source: string, rules: Rules): Violation[] {
 		const importMatch = /\b(?:import|export)\b[^;]*?\bfrom\s*(["'])|\bimport\s*\(\s*(["'])|^\s*import\s*(["'])/.exec(code);
 		if (importMatch) {
 			const specifier = /(?:from\s*|import\s*\(\s*|^\s*import\s*)["']([^"']*)["']/.exec(raw)?.[1] ?? "";
-			if (specifier.startsWith("node:") || NODE_MODULES.has(specifier.split("/")[0]))
+			if (specifier.startsWith("node:") || (!rules.moddableHost && NODE_MODULES.has(specifier.split("/")[0])))
 				violations.push({ line, text: raw.trim(), why: `imports the Node module "${specifier}"` });
 			else if (!rules.isAllowedImport(specifier))
 				violations.push({ line, text: raw.trim(), why: `imports "${specifier}", outside the portable tree: inject it through the Host` });
@@ -106,14 +109,14 @@ export function findViolations(source: string, rules: Rules): Violation[] {
 			const name = match[1];
 			if (declared.has(name)) continue;
 			const why = Object.hasOwn(NODE_GLOBALS, name) ? NODE_GLOBALS[name]
-				: !rules.allowXsGlobals && Object.hasOwn(XS_GLOBALS, name) ? XS_GLOBALS[name] : undefined;
+				: !rules.moddableHost && Object.hasOwn(XS_GLOBALS, name) ? XS_GLOBALS[name] : undefined;
 			if (!why) continue;
 			// `name:` as an object key or `x.name` are not uses of the global.
 			const after = code.slice(match.index! + name.length);
 			if (/^\s*:(?!:)/.test(after) && !/\?\s*$/.test(code.slice(0, match.index))) continue;
 			violations.push({ line, text: raw.trim(), why: `uses ${name}, ${why}` });
 		}
-		if (!rules.allowXsGlobals && XS_ONLY_MEMBERS.test(code)) violations.push({ line, text: raw.trim(), why: "uses an XS-only built-in extension" });
+		if (!rules.moddableHost && XS_ONLY_MEMBERS.test(code)) violations.push({ line, text: raw.trim(), why: "uses an XS-only built-in extension" });
 	});
 	return violations;
 }

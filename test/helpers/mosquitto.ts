@@ -12,6 +12,8 @@ import path from "node:path";
 export interface MosquittoOptions {
 	/** user -> password; when given, anonymous clients are refused. */
 	users?: Record<string, string>;
+	/** Keep sessions and retained messages across restart() (saved on a graceful stop), as deployed brokers do. */
+	persistence?: boolean;
 	/** Extra mosquitto.conf lines. */
 	config?: string[];
 }
@@ -66,7 +68,7 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
 	const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mosquitto-"));
 	const conf = [
 		`listener ${port} 127.0.0.1`,
-		"persistence false",
+		options.persistence ? `persistence true\npersistence_location ${dir}/` : "persistence false",
 		"log_dest stderr",
 		"log_type error",
 		"log_type warning",

@@ -1,0 +1,26 @@
+/*
+ * Firmware entry on Moddable hosts. Settings given at build time arrive through mc/config as flat strings
+ * (`mcconfig ... mqtt_host=10.0.0.5 interval=30 sensor=SHT3x`); they become the node's defaults, under
+ * whatever it later receives and stores over the air. Broker settings carry an `mqtt_` prefix, because
+ * `ssid` and `password` already belong to the SDK's Wi-Fi setup. The outbox budget is per platform in
+ * manifest.json: 4 KB on the ESP8266's 32 KB heap, more where there is room.
+ */
+import config from "mc/config";
+import { createModdableHost } from "./host";
+import { keepWiFi } from "./wifi";
+import { SensorNode } from "src/app/node";
+import { CONNECTION_KEYS, settingsFromStrings } from "src/app/settings";
+
+const host = createModdableHost();
+const strings: Record<string, string> = {};
+for (const [key, value] of Object.entries(config)) {
+	if (typeof value !== "string" || value === "") continue;
+	if (key.startsWith("mqtt_")) strings[key.slice(5)] = value;
+	else if (!CONNECTION_KEYS.includes(key)) strings[key] = value;
+}
+const errors: string[] = [];
+const settings = settingsFromStrings(strings, errors);
+for (const error of errors) host.log("warn", `mc/config: ${error}`);
+if (config.ssid) keepWiFi(config.ssid, config.password, host.clock, host.log);
+const outbox = { messages: Number(config.outbox_messages) || undefined, bytes: Number(config.outbox_bytes) || undefined };
+new SensorNode({ host, id: config.id || undefined, root: config.root || undefined, settings, mqtt: { outbox } });

@@ -1,0 +1,146 @@
+/*
+ * Simulated nodes on the Node host: each one the unchanged firmware (SensorNode) with its own simulated
+ * sensor board, environment, storage and MAC, talking to a real broker over real sockets. `npm start`
+ * runs one or a fleet; tests and benchmarks use them too.
+ */
+import { createHash } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { Environment } from "./environment";
+import { simulatedBoard, type SimulatedBoard, type SimulatedChip } from "./sensors/board";
+import { RealClock } from "../hosts/node/clock";
+import { createNodeHost } from "../hosts/node/host";
+import { PreferenceStore } from "../hosts/node/store";
+import { TCP } from "../hosts/node/tcp";
+import { SensorNode, type NodeOptions } from "../src/app/node";
+import type { Settings } from "../src/app/settings";
+import type { Clock, Log, TcpConstructor, TimerId } from "../src/io";
+
+export interface SimulatedNodeOptions {
+	broker: { host: string; port: number };
+	chip: SimulatedChip;
+	/** Seeds the MAC (and so the default id) and the environment. */
+	name: string;
+	id?: string;
+	root?: string;
+	settings?: Settings;
+	clock?: Clock;
+	log?: Log;
+	tcp?: TcpConstructor;
+	/** JSON file that keeps the node's Preference storage across runs; in memory when omitted. */
+	storePath?: string;
+	/** Storage shared with an earlier incarnation, to simulate a reboot. */
+	store?: PreferenceStore;
+	mqtt?: NodeOptions["mqtt"];
+	rollbackMs?: number;
+}
+
+export interface SimulatedNode {
+	node: SensorNode;
+	clock: Clock;
+	board: SimulatedBoard;
+	env: Environment;
+	store: PreferenceStore;
+	/**
+	 * Stops the node as a power cut or a crash would: its timers never fire again and its sockets close
+	 * without a DISCONNECT, so the broker publishes its will.
+	 */
+	crash(): void;
+}
+
+/** A locally administered MAC derived from `name`, so a simulated node keeps its id from run to run. */
+export function simulatedMac(name: string): string {
+	return "02" + createHash("sha256").update(name).digest("hex").slice(0, 10);
+}
+
+export function startSimulatedNode(options: SimulatedNodeOptions): SimulatedNode {
+	const seed = Number.parseInt(createHash("sha256").update(options.name).digest("hex").slice(0, 6), 16);
+	const env = new Environment({ seed });
+	const store = options.store ?? new PreferenceStore(options.storePath && ensureDir(options.storePath));
+	let crashed = false;
+	const sockets = new Set<{ close(): void }>();
+	const clock = new KillableClock(options.clock ?? new RealClock());
+	// The host's TCP class, wrapped only to find the open sockets when the node "loses power".
+	const TrackedTcp = class extends (options.tcp ?? TCP) {
+		constructor(...args: ConstructorParameters<TcpConstructor>) {
+			super(...args);
+			if (crashed) this.close();
+			else sockets.add(this);
+		}
+	};
+	const board = simulatedBoard(options.chip, env, clock);
+	const host = createNodeHost({
+		i2c: board.i2c,
+		clock,
+		tcp: TrackedTcp,
+		store,
+		log: options.log,
+		mac: simulatedMac(options.name),
+		restart: () => options.log?.("warn", "restart requested: a simulated node keeps running"),
+	});
+	const node = new SensorNode({
+		host,
+		id: options.id,
+		root: options.root,
+		settings: { host: options.broker.host, port: options.broker.port, ...options.settings },
+		mqtt: options.mqtt,
+		rollbackMs: options.rollbackMs,
+	});
+	return {
+		node, clock, board, env, store,
+		crash() {
+			crashed = true;
+			clock.kill();
+			for (const socket of sockets) socket.close();
+		},
+	};
+}
+
+function ensureDir(file: string): string {
+	fs.mkdirSync(path.dirname(file), { recursive: true });
+	return file;
+}
+
+/** A clock whose timers can all be stopped at once, as when the CPU running them dies. */
+class KillableClock implements Clock {
+	readonly #clock: Clock;
+	readonly #timers = new Set<TimerId>();
+	#dead = false;
+
+	constructor(clock: Clock) {
+		this.#clock = clock;
+	}
+
+	ticks(): number {
+		return this.#clock.ticks();
+	}
+
+	set(callback: () => void, ms: number): TimerId {
+		const id: TimerId = this.#clock.set(() => {
+			this.#timers.delete(id);
+			callback();
+		}, ms);
+		return this.#track(id);
+	}
+
+	repeat(callback: () => void, ms: number): TimerId {
+		return this.#track(this.#clock.repeat(callback, ms));
+	}
+
+	clear(id: TimerId | undefined): void {
+		if (id) this.#timers.delete(id);
+		this.#clock.clear(id);
+	}
+
+	kill(): void {
+		this.#dead = true;
+		for (const id of this.#timers) this.#clock.clear(id);
+		this.#timers.clear();
+	}
+
+	#track(id: TimerId): TimerId {
+		if (this.#dead) this.#clock.clear(id);
+		else this.#timers.add(id);
+		return id;
+	}
+}

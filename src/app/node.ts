@@ -1,0 +1,410 @@
+/*
+ * The sensor node: what runs on every host. It finds the sensor, reads it every `interval` seconds,
+ * publishes readings (QoS 1 by default, queued across outages), keeps `<n>/status` and `<n>/state`
+ * retained, takes its configuration from retained documents (see ./config), and announces itself to
+ * Home Assistant. Everything it touches comes from the Host.
+ *
+ * Topics, with <n> = <root>/<id>:
+ *   <n>/telemetry     readings: {seq, boot, uptime, temperature, humidity, pressure?, units}
+ *   <n>/status        "online" / "offline" (retained; "offline" is also the last will)
+ *   <n>/state         firmware, sensor health, counters, free memory, last error (retained)
+ *   <n>/config        this node's config document (retained, written by you)
+ *   <root>/all/config the fleet's config document (retained, written by you)
+ *   <n>/config/state  what the node made of them (retained)
+ *   <n>/command       "sample", "announce", "restart", "factory-reset" (retained commands are ignored)
+ */
+import { Config } from "./config";
+import { HA_STATUS_TOPIC, discoveryMessages } from "./discovery";
+import { DEFAULTS, type Settings } from "./settings";
+import { ChangeFilter, telemetryJson, toReading } from "./telemetry";
+import { isTopicLevel, topicsFor, type Topics } from "./topics";
+import { detectSensors, openSensor, type SensorModel } from "../drivers/detect";
+import type { Sample, Sensor } from "../drivers/sensor";
+import { SensorError } from "../drivers/sensor";
+import { elapsed, type Host, type TimerId } from "../io";
+import { MqttClient, type MqttClientOptions, type MqttMessage } from "../mqtt/client";
+import { decodeUtf8 } from "../utf8";
+
+export const FIRMWARE_VERSION = "0.1.0";
+
+export interface NodeOptions {
+	host: Host;
+	/** Default: "node-" and the last six hex digits of the board's MAC. */
+	id?: string;
+	/** Topic root, default "nodes". */
+	root?: string;
+	/** Build-time settings over the built-in defaults (mc/config, command line). */
+	settings?: Readonly<Settings>;
+	/** How long new broker settings get before they are rolled back, ms (default 120 000). */
+	rollbackMs?: number;
+	/** Largest config document accepted, bytes (default 1024). */
+	maxDocumentBytes?: number;
+	/** Client tuning passed through (outbox bounds, backoff, ...). */
+	mqtt?: Partial<Pick<MqttClientOptions, "inflight" | "outbox" | "backoff" | "stableAfter" | "connectTimeout" | "connackTimeout" | "ackTimeout" | "random">>;
+}
+
+export interface NodeCounters {
+	/** Successful samples. */
+	readings: number;
+	/** Telemetry messages handed to the client. */
+	published: number;
+	crcErrors: number;
+	sensorErrors: number;
+}
+
+type Health = "searching" | "ok" | "absent" | "error";
+
+/** How often `<n>/state` is refreshed even when nothing in it changed, seconds. */
+const STATE_REFRESH_S = 300;
+
+export class SensorNode {
+	readonly id: string;
+	readonly root: string;
+	readonly topics: Topics;
+	readonly boot: string;
+	readonly counters: NodeCounters = { readings: 0, published: 0, crcErrors: 0, sensorErrors: 0 };
+	readonly #host: Host;
+	readonly #config: Config;
+	readonly #client: MqttClient;
+	readonly #filter = new ChangeFilter();
+	#sensor: Sensor | undefined;
+	#health: Health = "searching";
+	#lastError = "";
+	#seq = 0;
+	#uptimeMs = 0;
+	#lastTicks: number;
+	#cycleTimer: TimerId | undefined;
+	#announceTimer: TimerId | undefined;
+	#stateAt = -Infinity;
+	#finding = false;
+	#sampling = false;
+	#stopped = false;
+	#everConnected = false;
+	#onStopped: (() => void) | undefined;
+
+	constructor(options: NodeOptions) {
+		const host = this.#host = options.host;
+		const mac = host.board.mac();
+		this.id = options.id ?? (mac ? `node-${mac.slice(-6)}` : "");
+		this.root = options.root ?? "nodes";
+		if (!isTopicLevel(this.id)) throw new RangeError(`node id "${this.id}" must be a non-empty topic level without / + #`);
+		if (!this.root.split("/").every(isTopicLevel)) throw new RangeError(`topic root "${this.root}" must be topic levels without + #`);
+		this.topics = topicsFor(this.root, this.id);
+		this.boot = (Math.floor(Math.random() * 0x1_0000_0000)).toString(16).padStart(8, "0");
+		this.#lastTicks = host.clock.ticks();
+
+		this.#config = new Config({
+			store: host.store,
+			clock: host.clock,
+			log: host.log,
+			defaults: { ...DEFAULTS, ...options.settings },
+			rollbackMs: options.rollbackMs ?? 120_000,
+			maxDocumentBytes: options.maxDocumentBytes ?? 1024,
+			onApply: (settings, changed) => this.#apply(settings, changed),
+			onConnection: (connection) => this.#client.reconfigure(connection),
+			onReport: (report) => this.#publish(this.topics.configState, report, 1, true),
+		});
+		const { connection, settings } = this.#config;
+		this.#client = new MqttClient({
+			...options.mqtt,
+			host: connection.host,
+			port: connection.port,
+			user: connection.user || undefined,
+			password: connection.password || undefined,
+			id: this.id,
+			clean: false,
+			keepalive: settings.keepalive as number,
+			will: { topic: this.topics.status, payload: "offline", qos: 1, retain: true },
+			socket: { io: host.tcp },
+			dns: host.dns,
+			clock: host.clock,
+			log: host.log,
+			maxPacket: (options.maxDocumentBytes ?? 1024) + 256,
+			onConnect: ({ sessionPresent }) => this.#connected(sessionPresent),
+			onMessage: (message) => this.#message(message),
+			onOversize: ({ topic, length }) => this.#oversize(topic, length),
+			// The client logs its own connection failures, drops and skipped messages; the node keeps the last error.
+			onDisconnect: (reason) => {
+				if (reason === "closed") this.#notifyStopped();
+			},
+			onError: (error) => {
+				this.#lastError = `mqtt: ${error.message}`;
+			},
+			onPublished: (id) => host.log("debug", `mqtt: acknowledged #${id}`),
+		});
+		this.#client.subscribe([this.topics.config, this.topics.fleetConfig, this.topics.command, HA_STATUS_TOPIC], { qos: 1 });
+		host.log("info", `boot ${this.boot}: node ${this.root}/${this.id}, firmware ${FIRMWARE_VERSION}, broker ${connection.host}:${connection.port}`);
+		this.#findSensor();
+		this.#armCycle();
+	}
+
+	/** The settings in force. */
+	get settings(): Readonly<Settings> {
+		return this.#config.settings;
+	}
+
+	get connected(): boolean {
+		return this.#client.connected;
+	}
+
+	/** Client counters: sent, acked, resent, dropped, reconnects, ... */
+	get mqtt() {
+		return this.#client.counters;
+	}
+
+	/**
+	 * Graceful stop: "offline" goes out retained, then DISCONNECT (so the broker does not publish the will).
+	 * `stopped` is called once the connection is closed (at once when there was none).
+	 */
+	stop(stopped?: () => void): void {
+		if (this.#stopped) return;
+		this.#stopped = true;
+		const { clock } = this.#host;
+		clock.clear(this.#cycleTimer);
+		clock.clear(this.#announceTimer);
+		this.#sensor?.close();
+		this.#sensor = undefined;
+		this.#onStopped = stopped;
+		const connected = this.#client.connected;
+		this.#publish(this.topics.status, "offline", 1, true);
+		this.#client.close();
+		if (!connected) this.#notifyStopped();
+	}
+
+	#notifyStopped(): void {
+		const stopped = this.#onStopped;
+		this.#onStopped = undefined;
+		if (stopped) this.#host.clock.set(stopped, 0);
+	}
+
+	/** Reads the sensor now, outside the schedule. */
+	sampleNow(): void {
+		this.#cycle();
+	}
+
+	#uptime(): number {
+		const now = this.#host.clock.ticks();
+		// Accumulated in short steps: a single elapsed() is only valid for spans under 24.8 days.
+		this.#uptimeMs += elapsed(this.#lastTicks, now);
+		this.#lastTicks = now;
+		return Math.floor(this.#uptimeMs / 1000);
+	}
+
+	#armCycle(): void {
+		const { clock } = this.#host;
+		clock.clear(this.#cycleTimer);
+		this.#cycleTimer = clock.repeat(() => this.#cycle(), (this.settings.interval as number) * 1000);
+	}
+
+	#cycle(): void {
+		const uptime = this.#uptime();
+		if (uptime - this.#stateAt >= STATE_REFRESH_S) this.#publishState();
+		if (!this.#sensor) {
+			this.#findSensor();
+			return;
+		}
+		if (this.#sampling) return;
+		this.#sampling = true;
+		const sensor = this.#sensor;
+		sensor.sample((error, sample) => {
+			this.#sampling = false;
+			if (this.#stopped || sensor !== this.#sensor) return;
+			if (error) this.#sampleFailed(error);
+			else this.#sampled(sample!);
+		});
+	}
+
+	#sampled(sample: Sample): void {
+		this.counters.readings++;
+		this.#setHealth("ok", "");
+		const settings = this.settings;
+		const reading = toReading(sample, settings);
+		const uptime = this.#uptime();
+		if (!this.#filter.wants(reading, uptime, settings)) return;
+		this.#filter.published(reading, uptime);
+		const seq = ++this.#seq;
+		const payload = telemetryJson(reading, { seq, boot: this.boot, uptime, unit: settings.unit as string });
+		this.#publish(this.topics.telemetry, payload, settings.qos as 0 | 1, settings.retain as boolean);
+		this.counters.published++;
+		const unit = settings.unit === "F" ? "°F" : "°C";
+		this.#host.log("info", `reading ${reading.temperature} ${unit} ${reading.humidity} %RH${reading.pressure === undefined ? "" : ` ${reading.pressure} Pa`} -> telemetry seq ${seq}`);
+	}
+
+	#sampleFailed(error: SensorError): void {
+		this.counters.sensorErrors++;
+		if (error.kind === "crc") this.counters.crcErrors++;
+		this.#host.log("warn", `sensor: ${error.message}`);
+		this.#setHealth(error.kind === "absent" ? "absent" : "error", error.message);
+	}
+
+	#setHealth(health: Health, error: string): void {
+		if (error) this.#lastError = error;
+		if (health === this.#health) return;
+		this.#health = health;
+		this.#publishState();
+	}
+
+	#findSensor(): void {
+		if (this.#finding || this.#stopped) return;
+		const { i2c, clock, log } = this.#host;
+		const settings = this.settings;
+		const model = settings.sensor as string;
+		const address = (settings.address as number) || undefined;
+		const open = (chosen: SensorModel, at?: number) => {
+			try {
+				// ECMA-419 options spread over the driver's defaults: an `address: undefined` would override its default.
+				this.#sensor = openSensor(chosen, { sensor: at === undefined ? i2c : { ...i2c, address: at }, clock });
+				log("info", `sensor: using ${this.#sensor.model} at 0x${this.#sensor.address.toString(16)}`);
+				this.#setHealth("ok", "");
+				this.#announce();
+				this.#cycle();
+			}
+			catch (error) {
+				this.#setHealth(error instanceof SensorError && error.kind === "absent" ? "absent" : "error", (error as Error).message);
+				log("warn", `sensor: ${(error as Error).message}`);
+			}
+		};
+		if (model !== "auto") {
+			open(model as SensorModel, address);
+			return;
+		}
+		this.#finding = true;
+		detectSensors(i2c, clock, (found) => {
+			this.#finding = false;
+			if (this.#stopped || this.#sensor) return;
+			const usable = found.find((chip) => chip.model && (!address || chip.address === address));
+			if (usable) open(usable.model!, usable.address);
+			else {
+				const seen = found.map((chip) => `${chip.chip} at 0x${chip.address.toString(16)}`).join(", ");
+				this.#setHealth("absent", seen ? `no supported sensor (found ${seen})` : "no sensor found on the I2C bus");
+				log("warn", `sensor: ${this.#lastError}`);
+			}
+		});
+	}
+
+	#apply(settings: Readonly<Settings>, changed: readonly string[]): void {
+		const has = (key: string) => changed.includes(key);
+		this.#host.log("info", `config: now ${changed.map((key) => `${key}=${key === "password" ? "***" : settings[key]}`).join(", ")}`);
+		if (has("interval")) this.#armCycle();
+		if (has("sensor") || has("address")) {
+			this.#sensor?.close();
+			this.#sensor = undefined;
+			this.#health = "searching";
+			this.#findSensor();
+		}
+		if (has("keepalive")) this.#client.reconfigure({ keepalive: settings.keepalive as number });
+		if (has("unit")) this.#filter.reset();
+		if (has("unit") || has("discovery") || has("interval") || has("maxSilence")) this.#announce();
+		this.#publishState();
+	}
+
+	/**
+	 * Status and state go out on every connection. The config report and the discovery documents are
+	 * retained and only change when something changes, so they are repeated only on the first connection
+	 * after boot or when the broker lost our session (and perhaps its retained messages with it): a
+	 * reconnect must not push a burst into the outbox ahead of the readings queued during the outage.
+	 */
+	#connected(sessionPresent: boolean): void {
+		const { connection } = this.#config;
+		this.#host.log("info", `mqtt: connected to ${connection.host}:${connection.port} (session ${sessionPresent ? "resumed" : "new"})`);
+		this.#config.connected();
+		this.#publish(this.topics.status, "online", 1, true);
+		this.#publishState();
+		if (this.#everConnected && sessionPresent) return;
+		this.#everConnected = true;
+		this.#publish(this.topics.configState, this.#config.report(), 1, true);
+		this.#announce();
+	}
+
+	#message(message: MqttMessage): void {
+		const { topic, payload, retain } = message;
+		if (topic === this.topics.config) this.#config.receive("device", payload, payload.length);
+		else if (topic === this.topics.fleetConfig) this.#config.receive("fleet", payload, payload.length);
+		else if (topic === this.topics.command) this.#command(decodeUtf8(payload) ?? "", retain);
+		else if (topic === HA_STATUS_TOPIC && decodeUtf8(payload) === "online") this.#announceSoon();
+	}
+
+	#oversize(topic: string, length: number): void {
+		if (topic === this.topics.config) this.#config.receive("device", undefined, length);
+		else if (topic === this.topics.fleetConfig) this.#config.receive("fleet", undefined, length);
+	}
+
+	#command(command: string, retained: boolean): void {
+		const { log } = this.#host;
+		// A retained command would run again on every reconnect (Tasmota's "ghost switching").
+		if (retained) {
+			log("warn", `command: ignored retained "${command}"; publish commands without retain`);
+			return;
+		}
+		log("info", `command: ${command}`);
+		switch (command.trim()) {
+			case "sample": this.#cycle(); break;
+			case "announce": this.#announce(); break;
+			case "restart": this.#host.board.restart(); break;
+			case "factory-reset": this.#config.factoryReset(); break;
+			default: log("warn", `command: unknown "${command}"`);
+		}
+	}
+
+	/** Home Assistant came back: announce after a random 1-5 s, so a fleet does not answer at once. */
+	#announceSoon(): void {
+		const { clock } = this.#host;
+		clock.clear(this.#announceTimer);
+		this.#announceTimer = clock.set(() => this.#announce(), 1000 + Math.floor(Math.random() * 4000));
+	}
+
+	#announce(): void {
+		if (!this.#client.connected || !this.#sensor) return;
+		const settings = this.settings;
+		const interval = settings.interval as number;
+		const onChange = !!(settings.deltaT || settings.deltaH);
+		const context = {
+			id: this.id,
+			topics: this.topics,
+			model: this.#sensor.model,
+			firmware: FIRMWARE_VERSION,
+			unit: settings.unit as string,
+			hasPressure: this.#sensor.model === "BME280",
+			expireAfter: onChange ? (settings.maxSilence as number) + 2 * interval : 3 * interval,
+		};
+		for (const { topic, payload } of discoveryMessages(context, settings.discovery as boolean))
+			this.#publish(topic, payload, 1, true);
+	}
+
+	#publishState(): void {
+		const uptime = this.#uptime();
+		this.#stateAt = uptime;
+		const mqtt = this.#client.counters;
+		const sensor = this.#sensor;
+		const state = {
+			firmware: FIRMWARE_VERSION,
+			boot: this.boot,
+			uptime,
+			sensor: { model: sensor?.model ?? null, address: sensor?.address ?? null, health: this.#health },
+			counters: {
+				readings: this.counters.readings,
+				published: this.counters.published,
+				crcErrors: this.counters.crcErrors,
+				sensorErrors: this.counters.sensorErrors,
+				sent: mqtt.sent,
+				acked: mqtt.acked,
+				resent: mqtt.resent,
+				dropped: mqtt.dropped,
+				reconnects: mqtt.reconnects,
+			},
+			freeMemory: this.#host.board.freeMemory() ?? null,
+			lastError: this.#lastError || null,
+		};
+		this.#publish(this.topics.state, JSON.stringify(state), 1, true);
+	}
+
+	#publish(topic: string, payload: string, qos: 0 | 1, retain: boolean): void {
+		try {
+			this.#client.publish(topic, payload, { qos, retain });
+		}
+		catch (error) {
+			this.#host.log("error", `mqtt: cannot publish to ${topic}: ${(error as Error).message}`);
+		}
+	}
+}
+

@@ -1,0 +1,87 @@
+/*
+ * mcconfig builds exactly what manifest.json lists, so a module left out, or an import the XS module
+ * loader cannot resolve, only shows up on a board. These tests find both on the desktop.
+ */
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { test } from "node:test";
+import { blankCommentsAndStrings } from "./portable-source";
+import { resolveLikeXs } from "./xs-modules";
+
+const ROOT = path.resolve(import.meta.dirname, "../..");
+const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, "manifest.json"), "utf8"));
+type Modules = Record<string, string>;
+
+function sources(dir: string): string[] {
+	return fs.readdirSync(path.join(ROOT, dir), { recursive: true, encoding: "utf8" })
+		.filter((name) => name.endsWith(".ts") && !name.endsWith(".d.ts"))
+		.map((name) => path.join(dir, name.slice(0, -3)));
+}
+
+/** Module specifiers a file imports (type-only imports vanish in the build). */
+function imports(file: string): string[] {
+	const code = fs.readFileSync(path.join(ROOT, `${file}.ts`), "utf8");
+	const blanked = blankCommentsAndStrings(code);
+	const found: string[] = [];
+	for (const match of blanked.matchAll(/\b(import|export)\s+(type\s+)?[^;]*?\bfrom\s*["']/g)) {
+		if (match[2]) continue;
+		const start = match.index! + match[0].length;
+		found.push(code.slice(start, code.indexOf(code[start - 1], start)));
+	}
+	return found;
+}
+
+/** Every import of every listed module must name a listed module, or an SDK module for host code. */
+function unresolved(modules: Modules): string[] {
+	const problems: string[] = [];
+	for (const [name, file] of Object.entries(modules)) {
+		for (const specifier of imports(file.replace(/^\.\//, ""))) {
+			const target = resolveLikeXs(name, specifier);
+			if (target !== undefined && Object.hasOwn(modules, target)) continue;
+			// Host bindings may import the SDK's own modules (timer, net, mc/config...); firmware may not.
+			if (!specifier.startsWith(".") && file.startsWith("./hosts/moddable/")) continue;
+			problems.push(`${name} imports "${specifier}" (${target}), which the manifest does not list`);
+		}
+	}
+	return problems;
+}
+
+test("the manifest lists every firmware module under its own path", () => {
+	const listed: Modules = manifest.modules;
+	const expected = [...sources("src"), ...sources("hosts/moddable").filter((name) => !name.endsWith("setup-simulator"))];
+	for (const name of expected) assert.equal(listed[name], `./${name}`, `${name} is missing from manifest.json`);
+	for (const [name, file] of Object.entries(listed)) assert.ok(fs.existsSync(path.join(ROOT, `${file}.ts`)), `${name}: no ${file}.ts`);
+	assert.equal(manifest.creation.main, "hosts/moddable/main");
+	assert.ok(Object.hasOwn(listed, manifest.creation.main));
+});
+
+test("every import resolves on each platform: boards, and the simulator with its simulated sensors", () => {
+	assert.deepEqual(unresolved(manifest.modules), []);
+	for (const platform of ["lin", "mac", "win"]) {
+		const section = manifest.platforms[platform];
+		assert.equal(section.modules["setup/simulator"], "./hosts/moddable/setup-simulator");
+		assert.deepEqual(unresolved({ ...manifest.modules, ...section.modules }), [], platform);
+	}
+});
+
+test("module names resolve the way the XS engine resolves them", () => {
+	assert.equal(resolveLikeXs("src/app/node", "./config"), "src/app/config");
+	assert.equal(resolveLikeXs("src/app/node", "../io"), "src/io");
+	assert.equal(resolveLikeXs("src/app/node", "../drivers/detect.js"), "src/drivers/detect");
+	assert.equal(resolveLikeXs("hosts/moddable/main", "src/app/node"), "src/app/node");
+	assert.equal(resolveLikeXs("hosts/moddable/main", "../../src/app/node"), "hosts/../src/app/node", "XS does not normalise a second ../");
+	assert.equal(resolveLikeXs("main", "../x"), undefined);
+});
+
+test("the manifest has sections for the ESP32, the ESP8266 and the desktop simulator, and refuses other targets", () => {
+	for (const platform of ["esp32/*", "esp", "lin", "mac", "win"]) assert.ok(manifest.platforms[platform], platform);
+	assert.match(manifest.platforms["..."].error, /unsupported target/);
+	assert.equal(manifest.platforms.esp.config.outbox_bytes, "4096", "the 32 KB ESP8266 gets the small outbox");
+});
+
+test("every preloaded module is listed, and main, which starts the firmware, is not preloaded", () => {
+	const all: Modules = { ...manifest.modules, ...manifest.platforms.lin.modules };
+	for (const name of [...manifest.preload, ...manifest.platforms.lin.preload]) assert.ok(Object.hasOwn(all, name), name);
+	assert.ok(!manifest.preload.includes(manifest.creation.main));
+});
