@@ -198,7 +198,8 @@ export class SensorNode {
 
 	#cycle(): void {
 		const uptime = this.#uptime();
-		if (uptime - this.#stateAt >= STATE_REFRESH_S) this.#publishState();
+		// Offline, a refresh would only take outbox space from readings: state goes out on connect anyway.
+		if (this.#client.connected && uptime - this.#stateAt >= STATE_REFRESH_S) this.#publishState();
 		if (!this.#sensor) {
 			this.#findSensor();
 			return;
@@ -380,7 +381,7 @@ export class SensorNode {
 			firmware: FIRMWARE_VERSION,
 			boot: this.boot,
 			uptime,
-			sensor: { model: sensor?.model ?? null, address: sensor?.address ?? null, health: this.#health },
+			sensor: { model: sensor?.model ?? null, address: sensor ? `0x${sensor.address.toString(16)}` : null, health: this.#health },
 			counters: {
 				readings: this.counters.readings,
 				published: this.counters.published,
