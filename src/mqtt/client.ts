@@ -10,14 +10,12 @@
  *	client.publish("sensors/node-1", "21.5", { qos: 1 });
  */
 import { elapsed } from "../io";
-import type { Clock, Log, Resolver, Tcp, TcpConstructor, TimerId } from "../io";
+import type { Clock, Resolver, Tcp, TcpConstructor, TimerId } from "../io";
 import { encodeUtf8 } from "../utf8";
-import type { BackoffOptions } from "./backoff";
 import type { QoS } from "./codec/packets";
 import type { MqttReason } from "./errors";
-import type { OutboxOptions } from "./outbox";
 import { Session } from "./session";
-import type { ConnectOptions } from "./session";
+import type { ConnectOptions, SessionOptions } from "./session";
 import type { MqttCounters, MqttDrop, MqttEvents, MqttMessage, MqttOversize, MqttSubscribeResult } from "./events";
 import type { MqttError } from "./errors";
 
@@ -50,33 +48,13 @@ export interface MqttConnectSettings {
 	will?: MqttWill | null;
 }
 
-export interface MqttClientOptions extends MqttConnectSettings, MqttEvents {
+/** Connection settings and callbacks, the injected I/O, and the session's bounds and timeouts (see SessionOptions). */
+export interface MqttClientOptions extends MqttConnectSettings, MqttEvents, Omit<SessionOptions, keyof ConnectOptions> {
 	host: string;
 	id: string;
 	socket: { io: TcpConstructor };
 	dns: Resolver;
 	clock: Clock;
-	log?: Log;
-	/** Most QoS 1 messages awaiting PUBACK at once (default 8). */
-	inflight?: number;
-	/** Outbox bound (default 16 messages, 4096 bytes). */
-	outbox?: OutboxOptions;
-	/** Largest incoming packet accepted whole, in bytes (default 2048); larger PUBLISHes go to onOversize. */
-	maxPacket?: number;
-	/** Subscription filters remembered for restoring (default 16). */
-	maxSubscriptions?: number;
-	/** Reconnect delay bounds in ms (default 500 .. 60 000). */
-	backoff?: BackoffOptions;
-	/** ms a connection must stay up before the backoff is reset (default 60 000). */
-	stableAfter?: number;
-	/** ms for name resolution plus TCP connect (default 10 000). */
-	connectTimeout?: number;
-	/** ms from TCP connect to CONNACK (default 10 000). */
-	connackTimeout?: number;
-	/** ms a PUBACK may be overdue before the link is probed with PINGREQ, and the probe's timeout (default 10 000). */
-	ackTimeout?: number;
-	/** Uniform [0, 1) random source for the backoff jitter (default Math.random). */
-	random?: () => number;
 }
 
 export interface PublishOptions {
