@@ -8,7 +8,7 @@ import { startSimulatedNode, type SimulatedNode } from "../../sim/fleet";
 import { memoryLog } from "../../hosts/node/log";
 import { PreferenceStore } from "../../hosts/node/store";
 import { connectBackend, type Backend, type Received } from "../helpers/backend";
-import { startMosquitto, type Mosquitto } from "../helpers/mosquitto";
+import { freePort, startMosquitto, type Mosquitto } from "../helpers/mosquitto";
 
 const FAST = { interval: 1 };
 /** Reconnect quickly in tests; the production bounds are 0.5 s to 60 s. */
@@ -142,6 +142,48 @@ describe("a sensor node against Mosquitto", () => {
 		const seen = backend.messages.filter((m) => m.topic === topic).length;
 		await backend.publish("homeassistant/status", "online");
 		await backend.waitFor((m) => m.topic === topic && backend.messages.filter((x) => x.topic === topic).length > seen, "the re-announcement");
+	});
+
+	test("never publishes a stale reading while its sensor is gone, shows why, and resumes when it is back", async () => {
+		const simulated = start(broker, "unplug");
+		const { node, board } = simulated;
+		nodes.push(simulated);
+		await backend.waitFor(telemetryOf("unplug", 2), "two readings");
+		board.device.unplug();
+		await until(() => node.counters.sensorErrors >= 2, "failed samples");
+		const published = node.counters.published;
+		await until(() => node.counters.sensorErrors >= 4, "more failed samples");
+		assert.equal(node.counters.published, published, "nothing published while the sensor is gone");
+		const state = (await backend.waitFor((m) => m.topic === "nodes/unplug/state" && m.json().sensor.health === "absent", "the absent state")).json();
+		assert.match(state.lastError, /SHT3x at 0x44/);
+		board.device.replug();
+		const next = (await backend.waitFor(telemetryOf("unplug", published + 1), "a reading after replug")).json();
+		assert.ok(Math.abs(next.temperature - simulated.env.temperatureAt(simulated.clock.ticks())) < 0.5, "a fresh value");
+		await backend.waitFor((m) => m.topic === "nodes/unplug/state" && m.json().sensor.health === "ok" && m.json().counters.sensorErrors >= 4, "health back to ok");
+	});
+
+	test("rejects an oversized retained document without buffering it, and stays connected", async () => {
+		const { node } = start(broker, "big");
+		nodes.push({ node } as SimulatedNode);
+		await backend.waitFor(telemetryOf("big", 1), "a reading");
+		await backend.publish("nodes/big/config", { interval: 5, pad: "x".repeat(5000) }, { retain: true });
+		const ack = (await backend.waitFor((m) => m.topic === "nodes/big/config/state" && m.json().device.status === "rejected", "the rejection")).json();
+		assert.match(ack.device.errors[0], /^document of 50\d\d bytes is over the 1024-byte limit$/);
+		assert.equal(node.mqtt.oversize, 1);
+		assert.equal(node.mqtt.reconnects, 0, "no reconnect loop over a retained message");
+		assert.equal(node.settings.interval, 1);
+	});
+
+	test("rolls back broker settings that do not connect, and says why", async () => {
+		const closedPort = await freePort();
+		const { node } = start(broker, "rollback", { rollbackMs: 1500 });
+		nodes.push({ node } as SimulatedNode);
+		await backend.waitFor((m) => m.topic === "nodes/rollback/status" && m.text === "online", "online");
+		await backend.publish("nodes/rollback/config", { port: closedPort }, { retain: true });
+		const ack = (await backend.waitFor((m) => m.topic === "nodes/rollback/config/state" && m.json().broker.state === "rolled-back", "the rollback")).json();
+		assert.equal(ack.broker.port, broker.port);
+		assert.equal(ack.broker.note, `could not connect to 127.0.0.1:${closedPort} within 2 s; back to 127.0.0.1:${broker.port}`);
+		await until(() => node.connected, "the node back on its broker");
 	});
 
 	test("ignores a retained command but obeys a fresh one", async () => {
