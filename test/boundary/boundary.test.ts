@@ -40,6 +40,12 @@ describe("the I/O boundary", () => {
 		assert.deepEqual(found, [], `firmware code must get its I/O injected:\n${found.join("\n")}`);
 	});
 
+	test("the XS host binding's engine side uses no Node API", () => {
+		const engineSide = fs.readdirSync(path.join(ROOT, "hosts/xs")).filter((name) => name.endsWith(".ts")).map((name) => `hosts/xs/${name}`);
+		const found = scan(engineSide, (file) => ({ isAllowedImport: staysIn(file, [...PORTABLE, "hosts/xs"]) }));
+		assert.deepEqual(found, [], found.join("\n"));
+	});
+
 	test("the Moddable host bindings use no Node API", () => {
 		const found = scan(["hosts/moddable"], () => ({ isAllowedImport: () => true, moddableHost: true }));
 		assert.deepEqual(found, [], found.join("\n"));
