@@ -77,7 +77,7 @@ const time = () => new Date().toISOString().slice(11, 19);
 /** One node: every line it logs, with the time. A fleet: warnings only, plus a summary every 10 s. */
 function nodeLog(label: string): Log {
 	const print = consoleLog("", devices > 1 ? "warn" : "info");
-	return (level, message) => print(level, `${time()} ${label}${message}`);
+	return (level, message, detail) => print(level, `${time()} ${label}${message}`, detail);
 }
 
 process.stdout.write(`Sensor node simulator: firmware ${FIRMWARE_VERSION} on the Node host, ${devices > 1 ? `${devices} nodes` : "one node"} with a simulated ${chip}

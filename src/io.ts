@@ -118,8 +118,12 @@ export interface Store {
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
-/** One line to the console (`trace` on Moddable). */
-export type Log = (level: LogLevel, message: string) => void;
+/**
+ * One line to the console (`trace` on Moddable). `detail`, when given, follows `message` on the same line:
+ * passing a string that already exists (a payload) apart lets the host write both without the firmware
+ * building a new string, which on a 32 KB heap matters for a line logged every reading.
+ */
+export type Log = (level: LogLevel, message: string, detail?: string) => void;
 
 /** Facts about the board the firmware runs on. */
 export interface Board {

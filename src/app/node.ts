@@ -16,13 +16,13 @@
 import { Config } from "./config";
 import { HA_STATUS_TOPIC, discoveryMessages } from "./discovery";
 import { DEFAULTS, type Settings } from "./settings";
-import { ChangeFilter, telemetryJson, toReading } from "./telemetry";
+import { ChangeFilter, Telemetry } from "./telemetry";
 import { isTopicLevel, topicsFor, type Topics } from "./topics";
 import { detectSensors, openSensor, type SensorModel } from "../drivers/detect";
 import type { Sample, Sensor } from "../drivers/sensor";
 import { SensorError } from "../drivers/sensor";
 import { elapsed, type Host, type TimerId } from "../io";
-import { MqttClient, type MqttClientOptions, type MqttMessage } from "../mqtt/client";
+import { MqttClient, type MqttClientOptions, type MqttMessage, type PublishOptions } from "../mqtt/client";
 import { decodeUtf8 } from "../utf8";
 
 export const FIRMWARE_VERSION = "0.1.0";
@@ -54,6 +54,12 @@ export interface NodeCounters {
 
 type Health = "searching" | "ok" | "absent" | "error";
 
+/** Options for `publish` by QoS and retain, made once rather than per message. */
+const PUBLISH_OPTIONS: readonly (readonly PublishOptions[])[] = Object.freeze([
+	Object.freeze([Object.freeze({ qos: 0, retain: false }), Object.freeze({ qos: 0, retain: true })]),
+	Object.freeze([Object.freeze({ qos: 1, retain: false }), Object.freeze({ qos: 1, retain: true })]),
+]);
+
 /** How often `<n>/state` is refreshed even when nothing in it changed, seconds. */
 const STATE_REFRESH_S = 300;
 
@@ -67,7 +73,10 @@ export class SensorNode {
 	readonly #config: Config;
 	readonly #client: MqttClient;
 	readonly #filter = new ChangeFilter();
+	readonly #telemetry: Telemetry;
 	#sensor: Sensor | undefined;
+	/** The sensor whose sample is under way, so a result from a sensor since replaced is ignored. */
+	#sampling: Sensor | undefined;
 	#health: Health = "searching";
 	#lastError = "";
 	#seq = 0;
@@ -77,7 +86,6 @@ export class SensorNode {
 	#announceTimer: TimerId | undefined;
 	#stateAt = -Infinity;
 	#finding = false;
-	#sampling = false;
 	#stopped = false;
 	#everConnected = false;
 	#onStopped: (() => void) | undefined;
@@ -91,6 +99,7 @@ export class SensorNode {
 		if (!this.root.split("/").every(isTopicLevel)) throw new RangeError(`topic root "${this.root}" must be topic levels without + #`);
 		this.topics = topicsFor(this.root, this.id);
 		this.boot = (Math.floor(Math.random() * 0x1_0000_0000)).toString(16).padStart(8, "0");
+		this.#telemetry = new Telemetry(this.boot);
 		this.#lastTicks = host.clock.ticks();
 
 		this.#config = new Config({
@@ -130,7 +139,6 @@ export class SensorNode {
 			onError: (error) => {
 				this.#lastError = `mqtt: ${error.message}`;
 			},
-			onPublished: (id) => host.log("debug", `mqtt: acknowledged #${id}`),
 		});
 		this.#client.subscribe([this.topics.config, this.topics.fleetConfig, this.topics.command, HA_STATUS_TOPIC], { qos: 1 });
 		host.log("info", `boot ${this.boot}: node ${this.root}/${this.id}, firmware ${FIRMWARE_VERSION}, broker ${connection.host}:${connection.port}`);
@@ -205,30 +213,31 @@ export class SensorNode {
 			return;
 		}
 		if (this.#sampling) return;
-		this.#sampling = true;
-		const sensor = this.#sensor;
-		sensor.sample((error, sample) => {
-			this.#sampling = false;
-			if (this.#stopped || sensor !== this.#sensor) return;
-			if (error) this.#sampleFailed(error);
-			else this.#sampled(sample!);
-		});
+		this.#sampling = this.#sensor;
+		this.#sensor.sample(this.#onSample);
 	}
+
+	// Made once: a closure per reading would be garbage on a 32 KB heap.
+	readonly #onSample = (error: SensorError | undefined, sample?: Sample): void => {
+		const sensor = this.#sampling;
+		this.#sampling = undefined;
+		if (this.#stopped || sensor !== this.#sensor) return;
+		if (error) this.#sampleFailed(error);
+		else this.#sampled(sample!);
+	};
 
 	#sampled(sample: Sample): void {
 		this.counters.readings++;
 		this.#setHealth("ok", "");
 		const settings = this.settings;
-		const reading = toReading(sample, settings);
+		const reading = this.#telemetry.read(sample, settings);
 		const uptime = this.#uptime();
 		if (!this.#filter.wants(reading, uptime, settings)) return;
 		this.#filter.published(reading, uptime);
-		const seq = ++this.#seq;
-		const payload = telemetryJson(reading, { seq, boot: this.boot, uptime, unit: settings.unit as string });
+		const payload = this.#telemetry.payload(++this.#seq, uptime, settings.unit as string);
 		this.#publish(this.topics.telemetry, payload, settings.qos as 0 | 1, settings.retain as boolean);
 		this.counters.published++;
-		const unit = settings.unit === "F" ? "°F" : "°C";
-		this.#host.log("info", `reading ${reading.temperature} ${unit} ${reading.humidity} %RH${reading.pressure === undefined ? "" : ` ${reading.pressure} Pa`} -> telemetry seq ${seq}`);
+		this.#host.log("info", "telemetry ", payload);
 	}
 
 	#sampleFailed(error: SensorError): void {
@@ -401,7 +410,7 @@ export class SensorNode {
 
 	#publish(topic: string, payload: string, qos: 0 | 1, retain: boolean): void {
 		try {
-			this.#client.publish(topic, payload, { qos, retain });
+			this.#client.publish(topic, payload, PUBLISH_OPTIONS[qos][retain ? 1 : 0]);
 		}
 		catch (error) {
 			this.#host.log("error", `mqtt: cannot publish to ${topic}: ${(error as Error).message}`);

@@ -1,7 +1,11 @@
 /*
- * From a driver's sample to what is published: calibration offsets, the configured unit, rounding, and
- * the publish-on-change rule (publish when temperature or humidity moved by their threshold, or when the
- * node has been silent for `maxSilence`; with both thresholds at 0, every reading is published).
+ * From a driver's sample to what is published: calibration offsets, the configured unit, rounding, the
+ * `<n>/telemetry` payload, and the publish-on-change rule (publish when temperature or humidity moved by
+ * their threshold, or when the node has been silent for `maxSilence`; with both thresholds at 0, every
+ * reading is published).
+ *
+ * This runs every reading, so it allocates nothing but the payload string: the reading and the document
+ * are reused, the units are frozen tables, and the change filter keeps numbers, not the reading.
  */
 import type { Sample } from "../drivers/sensor";
 import type { Settings } from "./settings";
@@ -12,61 +16,78 @@ export interface Reading {
 	/** %RH, 0-100. */
 	humidity: number;
 	/** Pa, when the chip measures it. */
-	pressure?: number;
+	pressure: number | undefined;
 }
+
+const UNITS = Object.freeze({
+	C: Object.freeze({ temperature: "°C", humidity: "%" }),
+	F: Object.freeze({ temperature: "°F", humidity: "%" }),
+	CP: Object.freeze({ temperature: "°C", humidity: "%", pressure: "Pa" }),
+	FP: Object.freeze({ temperature: "°F", humidity: "%", pressure: "Pa" }),
+});
 
 const round2 = (value: number) => Math.round(value * 100) / 100;
 
-/** Applies the calibration offsets and the unit. Humidity stays within 0-100 %RH after its offset. */
-export function toReading(sample: Sample, settings: Readonly<Settings>): Reading {
-	const celsius = sample.thermometer.temperature + (settings.offsetT as number);
-	const humidity = Math.min(100, Math.max(0, sample.hygrometer.humidity + (settings.offsetH as number)));
-	const reading: Reading = {
-		temperature: round2(settings.unit === "F" ? celsius * 1.8 + 32 : celsius),
-		humidity: round2(humidity),
-	};
-	if (sample.barometer) reading.pressure = Math.round(sample.barometer.pressure);
-	return reading;
-}
+export class Telemetry {
+	/** The latest reading; overwritten by the next `read`, so copy what must outlive it. */
+	readonly reading: Reading = { temperature: 0, humidity: 0, pressure: undefined };
+	// Key order is the payload's field order; an undefined pressure is left out by JSON.stringify.
+	readonly #document = { seq: 0, boot: "", uptime: 0, temperature: 0, humidity: 0, pressure: undefined as number | undefined, units: UNITS.C as object };
 
-export interface TelemetryContext {
-	seq: number;
-	boot: string;
-	/** Seconds since boot. */
-	uptime: number;
-	unit: string;
-}
+	/** `boot`: the random per-boot id that, with `seq`, lets a consumer see lost and repeated readings. */
+	constructor(boot: string) {
+		this.#document.boot = boot;
+	}
 
-/** The `<n>/telemetry` payload. `seq` and `boot` let a consumer see lost and repeated readings. */
-export function telemetryJson(reading: Reading, context: TelemetryContext): string {
-	const units: Record<string, string> = { temperature: context.unit === "F" ? "°F" : "°C", humidity: "%" };
-	if (reading.pressure !== undefined) units.pressure = "Pa";
-	return JSON.stringify({ seq: context.seq, boot: context.boot, uptime: context.uptime, ...reading, units });
+	/** Applies the calibration offsets and the unit. Humidity stays within 0-100 %RH after its offset. */
+	read(sample: Sample, settings: Readonly<Settings>): Reading {
+		const reading = this.reading;
+		const celsius = sample.thermometer.temperature + (settings.offsetT as number);
+		reading.temperature = round2(settings.unit === "F" ? celsius * 1.8 + 32 : celsius);
+		reading.humidity = round2(Math.min(100, Math.max(0, sample.hygrometer.humidity + (settings.offsetH as number))));
+		reading.pressure = sample.barometer ? Math.round(sample.barometer.pressure) : undefined;
+		return reading;
+	}
+
+	/** The payload for the latest reading. */
+	payload(seq: number, uptime: number, unit: string): string {
+		const document = this.#document;
+		const reading = this.reading;
+		document.seq = seq;
+		document.uptime = uptime;
+		document.temperature = reading.temperature;
+		document.humidity = reading.humidity;
+		document.pressure = reading.pressure;
+		const withPressure = reading.pressure !== undefined;
+		document.units = unit === "F" ? (withPressure ? UNITS.FP : UNITS.F) : (withPressure ? UNITS.CP : UNITS.C);
+		return JSON.stringify(document);
+	}
 }
 
 /** Decides whether a reading is worth publishing under the publish-on-change settings. */
 export class ChangeFilter {
-	#last: Reading | undefined;
-	#lastAt = 0;
+	#temperature = NaN;
+	#humidity = NaN;
+	#at = 0;
 
-	/** `now` and `lastAt` are seconds of uptime. */
+	/** `now` is in seconds of uptime. */
 	wants(reading: Reading, now: number, settings: Readonly<Settings>): boolean {
 		const deltaT = settings.deltaT as number;
 		const deltaH = settings.deltaH as number;
-		const last = this.#last;
-		if (!last || (!deltaT && !deltaH)) return true;
-		if (now - this.#lastAt >= (settings.maxSilence as number)) return true;
-		if (deltaT && Math.abs(reading.temperature - last.temperature) >= deltaT) return true;
-		return !!deltaH && Math.abs(reading.humidity - last.humidity) >= deltaH;
+		if (Number.isNaN(this.#temperature) || (!deltaT && !deltaH)) return true;
+		if (now - this.#at >= (settings.maxSilence as number)) return true;
+		if (deltaT && Math.abs(reading.temperature - this.#temperature) >= deltaT) return true;
+		return !!deltaH && Math.abs(reading.humidity - this.#humidity) >= deltaH;
 	}
 
 	published(reading: Reading, now: number): void {
-		this.#last = reading;
-		this.#lastAt = now;
+		this.#temperature = reading.temperature;
+		this.#humidity = reading.humidity;
+		this.#at = now;
 	}
 
 	/** The unit changed: the next reading is not comparable, so it is published. */
 	reset(): void {
-		this.#last = undefined;
+		this.#temperature = NaN;
 	}
 }

@@ -82,10 +82,17 @@ export class AHT20 extends I2CSensor {
 		if (!(this.#status[0] & CALIBRATED)) throw this.error("range", `calibration bit still clear (status 0x${this.#status[0].toString(16)})`);
 	}
 
-	protected *measure(): Steps<Sample> {
-		const frame = this.#frame;
+	protected start(): number {
 		this.issue(AHT20_COMMANDS.measure.bytes);
-		yield* this.poll(this.#measured, AHT20_COMMANDS.measure.waitMs, "measurement");
+		return AHT20_COMMANDS.measure.waitMs;
+	}
+
+	protected collect(): boolean {
+		return this.#measured();
+	}
+
+	protected convert(): Sample {
+		const frame = this.#frame;
 		if (!this.#aht10 && crc8(frame, 0, 6, CRC_INIT_SENSIRION) !== frame[6]) throw this.error("crc", "frame CRC mismatch");
 		if (!(frame[0] & CALIBRATED)) throw this.error("range", "calibration bit clear");
 		return this.result(aht20TemperatureC(aht20TemperatureRaw(frame)), aht20HumidityPercent(aht20HumidityRaw(frame)), LIMITS);

@@ -157,10 +157,17 @@ export class BME280 extends I2CSensor {
 		this.write(this.#config);
 	}
 
-	protected *measure(): Steps<Sample> {
-		const data = this.#data;
+	protected start(): number {
 		this.write(this.#control);
-		yield* this.poll(this.#measured, this.#waitMs, "measurement");
+		return this.#waitMs;
+	}
+
+	protected collect(): boolean {
+		return this.#measured();
+	}
+
+	protected convert(): Sample {
+		const data = this.#data;
 		this.#pointer[0] = BME280_REGISTER.data;
 		this.writeRead(this.#pointer, data);
 		const adcP = (data[0] << 12) | (data[1] << 4) | (data[2] >> 4);

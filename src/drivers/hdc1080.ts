@@ -83,10 +83,17 @@ export class HDC1080 extends I2CSensor {
 		this.write(this.#config);
 	}
 
-	protected *measure(): Steps<Sample> {
-		const frame = this.#frame;
+	protected start(): number {
 		this.issue(COMMANDS.measure.bytes);
-		yield* this.readWhenReady(frame, this.#waitMs);
+		return this.#waitMs;
+	}
+
+	protected collect(): boolean {
+		return this.tryRead(this.#frame);
+	}
+
+	protected convert(): Sample {
+		const frame = this.#frame;
 		const temperature = (frame[0] << 8) | frame[1];
 		const humidity = (frame[2] << 8) | frame[3];
 		if ((temperature | humidity) & 3 || (temperature | humidity) === 0)

@@ -51,6 +51,10 @@ export function htu21dVariant(user: number): "HTU21D" | "Si7021" {
 
 export class HTU21D extends I2CSensor {
 	readonly #frame = new Uint8Array(3);
+	protected override phases = 2;
+	/** Raw words of the two conversions of the sample under way. */
+	#humidity = 0;
+	#temperature = 0;
 	readonly #user = this.#frame.subarray(0, 1);
 	readonly #writeUser = new Uint8Array(2);
 	#si7021 = false;
@@ -80,15 +84,22 @@ export class HTU21D extends I2CSensor {
 		this.write(this.#writeUser);
 	}
 
-	protected *measure(): Steps<Sample> {
-		const wait = this.#si7021 ? "si7021Ms" : "htu21dMs";
-		this.issue(HTU21D_COMMANDS.humidity.bytes);
-		yield* this.readWhenReady(this.#frame, HTU21D_COMMANDS.humidity[wait][this.#resolution]);
-		const humidity = this.#word("humidity");
-		this.issue(HTU21D_COMMANDS.temperature.bytes);
-		yield* this.readWhenReady(this.#frame, HTU21D_COMMANDS.temperature[wait][this.#resolution]);
-		const temperature = this.#word("temperature");
-		return this.result(htu21dTemperatureC(temperature), htu21dHumidityPercent(humidity), LIMITS);
+	// Two conversions: humidity (phase 0), then temperature (phase 1).
+	protected start(phase: number): number {
+		const command = phase ? HTU21D_COMMANDS.temperature : HTU21D_COMMANDS.humidity;
+		this.issue(command.bytes);
+		return command[this.#si7021 ? "si7021Ms" : "htu21dMs"][this.#resolution];
+	}
+
+	protected collect(phase: number): boolean {
+		if (!this.tryRead(this.#frame)) return false;
+		if (phase) this.#temperature = this.#word("temperature");
+		else this.#humidity = this.#word("humidity");
+		return true;
+	}
+
+	protected convert(): Sample {
+		return this.result(htu21dTemperatureC(this.#temperature), htu21dHumidityPercent(this.#humidity), LIMITS);
 	}
 
 	#readUser(): number {

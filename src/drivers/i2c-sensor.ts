@@ -3,19 +3,25 @@
  * style, sampling without blocking, turning bus exceptions into SensorErrors, and setting a chip up again
  * after it went away.
  *
- * Non-blocking sampling: a driver writes its initialisation and its measurement as `Steps` (see ./steps):
- * synchronous bus transactions separated by `yield <ms>`, each wait one timer on the injected Clock.
- * `sample()` runs the measurement, preceded by the chip's initialisation (soft reset, calibration,
- * configuration) when the driver is new, was reconfigured, or its previous sample failed for any reason
- * but a CRC mismatch: the chip went away, stayed busy or reported nonsense, and a chip that was power
- * cycled has lost its set-up, so it is set up again before it is trusted.
+ * Non-blocking sampling: every wait is a timer on the injected Clock. `sample()` runs the measurement,
+ * preceded by the chip's initialisation (soft reset, calibration, configuration) when the driver is new, was
+ * reconfigured, or its previous sample failed for any reason but a CRC mismatch: the chip went away, stayed
+ * busy or reported nonsense, and a chip that was power cycled has lost its set-up, so it is set up again
+ * before it is trusted.
+ *
+ * The initialisation is written as `Steps` (see ./steps): bus transactions separated by `yield <ms>`. The
+ * measurement, which runs every cycle, is not: in XS every generator, and every pause of one, allocates, and
+ * the firmware must allocate little per reading on a 32 KB heap. It is a fixed shape instead, driven here with
+ * one timer callback made once per driver: for each phase, `start(phase)` issues the command and returns the
+ * datasheet's maximum wait; after it, `collect(phase)` is tried until it returns true (the data are in); then
+ * the next phase, and after the last, `convert()`.
  *
  * Bus exceptions: on the device a NACK on the address and a NACK on data look alike. If the first
  * transaction of a sample (or of the constructor) fails, the chip did not answer: "absent". A failure
  * after the chip has answered is a "bus" error. Chips that NACK while converting are read through
  * `readWhenReady`, which retries until a deadline ("busy").
  */
-import type { Clock, I2C } from "../io";
+import type { Clock, I2C, TimerId } from "../io";
 import { elapsed } from "../io";
 import type { Sample, SampleCallback, Sensor, SensorErrorKind, SensorOptions } from "./sensor";
 import { SensorError } from "./sensor";
@@ -57,12 +63,20 @@ export abstract class I2CSensor implements Sensor {
 	#model: string;
 	readonly #io: I2C;
 	readonly #clock: Clock;
-	readonly #stepper: Stepper<Sample>;
+	readonly #stepper: Stepper<void>;
 	readonly #commands: Uint8Array[] = [];
+	/** Set from `sample()` until its callback: a sample is running. */
 	#callback: SampleCallback | undefined;
 	#ready = false;
 	#answered = false;
 	#closed = false;
+	/** How many phases the measurement has (HTU21D: two conversions). */
+	protected phases = 1;
+	#phase = 0;
+	#waitMs = 0;
+	/** When `collect` first found the chip still busy, for the deadline; undefined before that. */
+	#busySince: number | undefined;
+	#timer: TimerId | undefined;
 
 	protected constructor(model: string, options: SensorOptions, address: number, hz: number) {
 		const sensor = options.sensor;
@@ -87,17 +101,34 @@ export abstract class I2CSensor implements Sensor {
 	/** Soft reset, the chip's own initialisation, and the configuration. */
 	protected abstract initialise(): Steps<void>;
 
-	protected abstract measure(): Steps<Sample>;
+	/** Issues the command of measurement phase `phase`; returns the datasheet's maximum wait, ms. */
+	protected abstract start(phase: number): number;
+
+	/** True once phase `phase`'s data are in (read, checked and kept); false while the chip is still busy. */
+	protected abstract collect(phase: number): boolean;
+
+	/** The sample from the data collected. */
+	protected abstract convert(): Sample;
 
 	sample(callback: SampleCallback): void {
-		if (this.#closed || this.#stepper.running) {
+		if (this.#closed || this.#callback) {
 			const error = this.#closed ? this.error("closed", "closed") : this.error("busy", "a sample is already running");
 			this.#clock.set(() => callback(error), 0);
 			return;
 		}
 		this.#callback = callback;
 		this.#answered = false;
-		this.#stepper.start(this.#cycle(), this.#settle);
+		if (!this.#ready) {
+			this.#stepper.start(this.#setUp(), this.#setUpDone);
+			return;
+		}
+		try {
+			this.#begin(0);
+		}
+		catch (error) {
+			// The callback never runs from inside sample().
+			this.#clock.set(() => this.#settle(error), 0);
+		}
 	}
 
 	close(): void {
@@ -106,6 +137,8 @@ export abstract class I2CSensor implements Sensor {
 		const callback = this.#callback;
 		if (callback) {
 			this.#stepper.cancel();
+			this.#clock.clear(this.#timer);
+			this.#timer = undefined;
 			this.#callback = undefined;
 			const error = this.error("closed", "closed during a sample");
 			this.#clock.set(() => callback(error), 0);
@@ -201,7 +234,7 @@ export abstract class I2CSensor implements Sensor {
 
 	/** `poll` for a chip that NACKs its read header until the conversion is done. */
 	protected readWhenReady(buffer: Uint8Array, waitMs: number): Steps<void> {
-		return this.poll(() => this.#tryRead(buffer), waitMs, "data");
+		return this.poll(() => this.tryRead(buffer), waitMs, "data");
 	}
 
 	/** The sample for a converted reading; "range" when the temperature is outside what the chip is specified for. */
@@ -217,22 +250,61 @@ export abstract class I2CSensor implements Sensor {
 		};
 	}
 
-	*#cycle(): Steps<Sample> {
-		if (!this.#ready) {
-			// Ready from the start of the set-up, so that a configure() during it is not lost when it ends.
-			this.#ready = true;
-			try {
-				yield* this.initialise();
-			}
-			catch (error) {
-				this.#ready = false;
-				throw error;
-			}
+	*#setUp(): Steps<void> {
+		// Ready from the start of the set-up, so that a configure() during it is not lost when it ends.
+		this.#ready = true;
+		try {
+			yield* this.initialise();
 		}
-		return yield* this.measure();
+		catch (error) {
+			this.#ready = false;
+			throw error;
+		}
 	}
 
-	readonly #settle = (error: unknown, sample?: Sample): void => {
+	readonly #setUpDone = (error: unknown): void => {
+		if (error !== undefined) this.#settle(error);
+		else this.#run(this.#beginFirst);
+	};
+
+	readonly #beginFirst = (): void => this.#begin(0);
+
+	#begin(phase: number): void {
+		this.#phase = phase;
+		this.#busySince = undefined;
+		this.#waitMs = this.start(phase);
+		this.#timer = this.#clock.set(this.#check, this.#waitMs);
+	}
+
+	/** After the wait: the data, or another look a quarter of the wait later, until three times it ("busy"). */
+	readonly #check = (): void => {
+		this.#timer = undefined;
+		this.#run(this.#advance);
+	};
+
+	readonly #advance = (): void => {
+		const waitMs = this.#waitMs;
+		if (!this.collect(this.#phase)) {
+			const now = this.#clock.ticks();
+			const since = this.#busySince ??= now;
+			if (elapsed(since, now) >= 2 * waitMs) throw this.error("busy", `measurement not ready ${3 * waitMs} ms after the command`);
+			this.#timer = this.#clock.set(this.#check, Math.max(1, Math.ceil(waitMs / 4)));
+		}
+		else if (this.#phase + 1 < this.phases) this.#begin(this.#phase + 1);
+		else this.#settle(undefined, this.convert());
+	};
+
+	/** Runs one step of a sample; whatever it throws ends the sample with that error. */
+	#run(step: () => void): void {
+		try {
+			step();
+		}
+		catch (error) {
+			this.#settle(error);
+		}
+	}
+
+	#settle(error: unknown, sample?: Sample): void {
 		const callback = this.#callback!;
 		this.#callback = undefined;
 		if (error === undefined) {
@@ -242,9 +314,10 @@ export abstract class I2CSensor implements Sensor {
 		const failure = this.#asSensorError(error);
 		if (failure.kind !== "crc") this.#ready = false;
 		callback(failure);
-	};
+	}
 
-	#tryRead(buffer: Uint8Array): boolean {
+	/** Reads `buffer` from a chip that NACKs its read header while converting: false while it does. */
+	protected tryRead(buffer: Uint8Array): boolean {
 		try {
 			this.#io.read(buffer);
 		}

@@ -63,10 +63,17 @@ export class SHT3x extends I2CSensor {
 		if (this.#heater) yield* this.send(SHT3X_COMMANDS.heaterOn);
 	}
 
-	protected *measure(): Steps<Sample> {
-		const frame = this.#frame;
+	protected start(): number {
 		this.issue(this.#measure.bytes);
-		yield* this.readWhenReady(frame, this.#measure.waitMs);
+		return this.#measure.waitMs;
+	}
+
+	protected collect(): boolean {
+		return this.tryRead(this.#frame);
+	}
+
+	protected convert(): Sample {
+		const frame = this.#frame;
 		const temperature = checkedWord(frame, 0, CRC_INIT_SENSIRION);
 		const humidity = checkedWord(frame, 3, CRC_INIT_SENSIRION);
 		if (temperature < 0 || humidity < 0) throw this.error("crc", `${temperature < 0 ? "temperature" : "humidity"} CRC mismatch`);

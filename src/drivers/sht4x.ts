@@ -86,13 +86,20 @@ export class SHT4x extends I2CSensor {
 			throw this.error("crc", "serial number CRC mismatch");
 	}
 
-	protected *measure(): Steps<Sample> {
-		const frame = this.#frame;
+	protected start(): number {
 		const heat = this.#heaterAllowed();
 		if (heat) this.#heatedAt = this.ticks();
 		const entry = heat ? this.#heater! : this.#measure;
 		this.issue(entry.bytes);
-		yield* this.readWhenReady(frame, entry.waitMs);
+		return entry.waitMs;
+	}
+
+	protected collect(): boolean {
+		return this.tryRead(this.#frame);
+	}
+
+	protected convert(): Sample {
+		const frame = this.#frame;
 		const temperature = checkedWord(frame, 0, CRC_INIT_SENSIRION);
 		const humidity = checkedWord(frame, 3, CRC_INIT_SENSIRION);
 		if (temperature < 0 || humidity < 0) throw this.error("crc", `${temperature < 0 ? "temperature" : "humidity"} CRC mismatch`);

@@ -278,10 +278,13 @@ export class MqttClient implements MqttEvents {
 		if (this.#timer && elapsed(this.#timerAt, deadline) >= 0) return;
 		this.#clock.clear(this.#timer);
 		this.#timerAt = deadline;
-		this.#timer = this.#clock.set(() => {
-			this.#timer = undefined;
-			this.#session.tick(this.#clock.ticks());
-			this.#arm();
-		}, Math.max(0, elapsed(this.#clock.ticks(), deadline)));
+		this.#timer = this.#clock.set(this.#fire, Math.max(0, elapsed(this.#clock.ticks(), deadline)));
 	}
+
+	// Made once: the timer is re-armed for most messages, and a closure each time is garbage on a 32 KB heap.
+	readonly #fire = (): void => {
+		this.#timer = undefined;
+		this.#session.tick(this.#clock.ticks());
+		this.#arm();
+	};
 }

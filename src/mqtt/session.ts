@@ -166,6 +166,9 @@ export class Session {
 	#nextId = 0;
 	#dropReason: MqttDrop["reason"] = "full";
 	#flushing = false;
+	// Made once: the pump runs several times per message, and a closure per run is garbage on a 32 KB heap.
+	readonly #allocate = () => this.#allocateId();
+	readonly #sendFrame = (frame: Uint8Array) => this.#send(frame);
 
 	constructor(options: SessionOptions, host: SessionHost, events: MqttEvents) {
 		this.#host = host;
@@ -627,7 +630,7 @@ export class Session {
 			this.#pingPending = true;
 			this.#pingSentAt = this.#now;
 		}
-		if (state === ACTIVE && !this.#subscriptions.flush(() => this.#allocateId(), (frame) => this.#send(frame))) return;
+		if (state === ACTIVE && !this.#subscriptions.flush(this.#allocate, this.#sendFrame)) return;
 		const outbox = this.#outbox;
 		for (let i = outbox.next; i >= 0; i = outbox.next) {
 			const qos = outbox.qos(i);

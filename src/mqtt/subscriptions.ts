@@ -32,6 +32,8 @@ export interface AckResult {
 export class Subscriptions {
 	readonly #entries = new Map<string, Entry>();
 	readonly #max: number;
+	/** Something may be due: flush runs on every socket pump, and iterating the map allocates in XS. */
+	#due = false;
 
 	constructor(max: number) {
 		this.#max = max;
@@ -54,6 +56,7 @@ export class Subscriptions {
 		}
 		if (this.#entries.size + added > this.#max) throw new RangeError(`more than ${this.#max} subscriptions`);
 		for (const filter of filters) this.#entries.set(filter, { qos, state, id: 0 });
+		this.#due = true;
 	}
 
 	/**
@@ -67,6 +70,7 @@ export class Subscriptions {
 			else if (entry.state === UNSUBSCRIBE_SENT) entry.state = UNSUBSCRIBE_DUE;
 			if (entry.state !== SUBSCRIBED) entry.id = 0;
 		}
+		this.#due = true;
 	}
 
 	/** Whether packet identifier `id` is reserved here. */
@@ -80,6 +84,7 @@ export class Subscriptions {
 	 * taking identifiers from `allocate`; stops at the first that does not fit. Returns whether all went.
 	 */
 	flush(allocate: () => number, send: (frame: Uint8Array) => boolean): boolean {
+		if (!this.#due) return true;
 		for (const [filter, entry] of this.#entries) {
 			if (entry.state !== SUBSCRIBE_DUE && entry.state !== UNSUBSCRIBE_DUE) continue;
 			const id = entry.id || (entry.id = allocate());
@@ -89,6 +94,7 @@ export class Subscriptions {
 			if (!send(frame as Uint8Array)) return false;
 			entry.state = entry.state === SUBSCRIBE_DUE ? SUBSCRIBE_SENT : UNSUBSCRIBE_SENT;
 		}
+		this.#due = false;
 		return true;
 	}
 

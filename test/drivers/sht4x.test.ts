@@ -52,7 +52,7 @@ test("SHT4x retries a NACKed read until its data are ready, and gives busy at th
 	assert.equal(sampleOnce(sensor, clock).sample!.thermometer.temperature, 25);
 	const stuck = sampleOnce(sensor, clock).error!;
 	assert.equal(stuck.kind, "busy");
-	assert.match(stuck.message, /^SHT4x at 0x44: data not ready 27 ms after the command$/);
+	assert.match(stuck.message, /^SHT4x at 0x44: measurement not ready 27 ms after the command$/);
 	script.done();
 });
 

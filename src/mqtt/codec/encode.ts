@@ -7,7 +7,7 @@
  * Strings are checked for having a UTF-8 form (no lone surrogates) and for fitting their 16-bit length;
  * topic and filter rules are the API's job (see ../topic).
  */
-import { utf8Length, writeUtf8 } from "src/utf8";
+import { charCodeAt, utf8Length, writeUtf8 } from "src/utf8";
 import {
 	BAD_STRING, BUFFER_TOO_SHORT, CONNACK, CONNECT, DISCONNECT, MALFORMED, MAX_REMAINING_LENGTH,
 	PACKET_TOO_LARGE, PINGREQ, PINGRESP, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, SUBACK, SUBSCRIBE,
@@ -88,7 +88,7 @@ export function encodePublish(
 	if (typeof topic !== "string") bytes.set(topic, offset);
 	else if (topicLength === topic.length) {
 		// All ASCII (one byte per UTF-16 unit): no branches per character.
-		for (let i = 0; i < topicLength; i++) bytes[offset + i] = topic.charCodeAt(i);
+		for (let i = 0; i < topicLength; i++) bytes[offset + i] = charCodeAt.call(topic, i);
 	}
 	else writeUtf8(topic, bytes, offset);
 	offset += topicLength;
