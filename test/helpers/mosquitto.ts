@@ -36,6 +36,19 @@ export interface Mosquitto {
 	thaw(): void;
 }
 
+/** Brokers still running, stopped when the test process exits however it exits (short of SIGKILL). */
+const running = new Set<ChildProcess>();
+const stopAll = () => {
+	for (const child of running) child.kill("SIGKILL");
+};
+process.once("exit", stopAll);
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+	process.once(signal, () => {
+		stopAll();
+		process.exit(128 + (signal === "SIGINT" ? 2 : 15));
+	});
+}
+
 const SEARCH_PATH = ["/usr/sbin", "/usr/local/sbin", "/opt/homebrew/sbin", "/usr/bin", "/usr/local/bin"];
 
 function findExecutable(name: string): string {
@@ -102,6 +115,8 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
 	const launch = () => new Promise<void>((resolve, reject) => {
 		const from = output.length;
 		child = spawn(binary, ["-c", confPath], { stdio: ["ignore", "pipe", "pipe"] });
+		const launched = child;
+		running.add(launched);
 		const collect = (chunk: Buffer) => {
 			output += chunk;
 			if (/mosquitto version \S+ running/.test(output.slice(from))) resolve();
@@ -109,6 +124,7 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
 		child.stdout!.on("data", collect);
 		child.stderr!.on("data", collect);
 		exited = new Promise((done) => child.once("exit", () => {
+			running.delete(launched);
 			reject(new Error(`mosquitto exited before it was running:\n${output.slice(from)}`));
 			done();
 		}));
