@@ -10,9 +10,9 @@ export const DISCOVERY_PREFIX = "homeassistant";
 export const HA_STATUS_TOPIC = `${DISCOVERY_PREFIX}/status`;
 
 const QUANTITIES = Object.freeze([
-	{ key: "temperature", name: "Temperature", deviceClass: "temperature" },
-	{ key: "humidity", name: "Humidity", deviceClass: "humidity" },
-	{ key: "pressure", name: "Pressure", deviceClass: "pressure" },
+	Object.freeze({ key: "temperature", name: "Temperature", deviceClass: "temperature" }),
+	Object.freeze({ key: "humidity", name: "Humidity", deviceClass: "humidity" }),
+	Object.freeze({ key: "pressure", name: "Pressure", deviceClass: "pressure" }),
 ] as const);
 
 export interface DiscoveryContext {

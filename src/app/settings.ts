@@ -27,33 +27,38 @@ interface SettingSpec {
 	readonly decimals?: number;
 }
 
+/** Frozen entries: tables of preloaded modules live in flash on a device, and a mutable one costs RAM. */
+function spec(entry: SettingSpec): SettingSpec {
+	if (entry.choices) Object.freeze(entry.choices);
+	return Object.freeze(entry);
+}
 
 export const SETTINGS: Readonly<Record<string, SettingSpec>> = Object.freeze({
 	/** Seconds between readings. */
-	interval: { type: "integer", min: 1, max: 86400 },
+	interval: spec({ type: "integer", min: 1, max: 86400 }),
 	/** Publish only when temperature moved this much (in the configured unit; 0 = every reading)... */
-	deltaT: { type: "number", min: 0, max: 50, decimals: 2 },
+	deltaT: spec({ type: "number", min: 0, max: 50, decimals: 2 }),
 	/** ...or humidity moved this much (%RH, 0 = every reading)... */
-	deltaH: { type: "number", min: 0, max: 100, decimals: 2 },
+	deltaH: spec({ type: "number", min: 0, max: 100, decimals: 2 }),
 	/** ...or this many seconds passed since the last publish. */
-	maxSilence: { type: "integer", min: 1, max: 86400 },
+	maxSilence: spec({ type: "integer", min: 1, max: 86400 }),
 	/** Calibration offsets added to every reading. */
-	offsetT: { type: "number", min: -20, max: 20, decimals: 2 },
-	offsetH: { type: "number", min: -50, max: 50, decimals: 2 },
-	unit: { type: "choice", choices: ["C", "F"] },
+	offsetT: spec({ type: "number", min: -20, max: 20, decimals: 2 }),
+	offsetH: spec({ type: "number", min: -50, max: 50, decimals: 2 }),
+	unit: spec({ type: "choice", choices: ["C", "F"] }),
 	/** "auto" finds the chip on the bus; a model name skips detection (needed for AHT10). */
-	sensor: { type: "choice", choices: ["auto", ...SENSOR_MODELS] },
+	sensor: spec({ type: "choice", choices: ["auto", ...SENSOR_MODELS] }),
 	/** 7-bit I2C address of the sensor, 0 = the chip's usual addresses. */
-	address: { type: "integer", min: 0, max: 0x77 },
-	qos: { type: "integer", min: 0, max: 1 },
-	retain: { type: "boolean" },
+	address: spec({ type: "integer", min: 0, max: 0x77 }),
+	qos: spec({ type: "integer", min: 0, max: 1 }),
+	retain: spec({ type: "boolean" }),
 	/** MQTT keepalive, seconds. */
-	keepalive: { type: "integer", min: 5, max: 3600 },
-	discovery: { type: "boolean" },
-	host: { type: "string", maxBytes: 253, connection: true },
-	port: { type: "integer", min: 1, max: 65535, connection: true },
-	user: { type: "string", maxBytes: 128, connection: true },
-	password: { type: "string", maxBytes: 128, connection: true, secret: true },
+	keepalive: spec({ type: "integer", min: 5, max: 3600 }),
+	discovery: spec({ type: "boolean" }),
+	host: spec({ type: "string", maxBytes: 253, connection: true }),
+	port: spec({ type: "integer", min: 1, max: 65535, connection: true }),
+	user: spec({ type: "string", maxBytes: 128, connection: true }),
+	password: spec({ type: "string", maxBytes: 128, connection: true, secret: true }),
 });
 
 export type Settings = Record<string, SettingValue>;
