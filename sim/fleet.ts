@@ -67,6 +67,12 @@ export function startSimulatedNode(options: SimulatedNodeOptions): SimulatedNode
 			if (crashed) this.close();
 			else sockets.add(this);
 		}
+
+		// A node reconnects for as long as it runs: closed sockets must not pile up here.
+		override close(): void {
+			sockets.delete(this);
+			super.close();
+		}
 	};
 	const board = simulatedBoard(options.chip, env, clock);
 	const host = createNodeHost({
