@@ -135,6 +135,22 @@ describe("the Node TCP stand-in", () => {
 		peer.destroy();
 	});
 
+	test("delivers what was written before close(), as lwIP's tcp_close does", async () => {
+		const client = connect(server.port);
+		await client.when("writable");
+		const peer = await server.next();
+		client.socket.write(Uint8Array.of(1, 2));
+		client.socket.write(Uint8Array.of(3));
+		client.socket.close();
+		const received: number[] = [];
+		await new Promise<void>((resolve) => {
+			peer.on("data", (chunk) => received.push(...chunk));
+			peer.on("end", resolve);
+		});
+		assert.deepEqual(received, [1, 2, 3]);
+		peer.destroy();
+	});
+
 	test("reports a clean remote close through onError, once", async () => {
 		const client = connect(server.port);
 		await client.when("writable");
