@@ -146,7 +146,19 @@ export class Outbox {
 
 	/** Whether a held QoS 1 entry uses packet identifier `id`. */
 	holds(id: number): boolean {
-		for (let i = 0; i < this.#count; i++) if (this.#id[i] === id && this.#qos[i]) return true;
+		// QoS 1 identifiers are taken in sequence as messages are appended, and entries keep their order, so the
+		// held ones run in cyclic order from the oldest QoS 1 entry to the newest. An identifier outside that
+		// stretch (the next one in sequence, nearly always) is free without a search of the whole window.
+		const count = this.#count;
+		let first = 0;
+		while (first < count && !this.#qos[first]) first++;
+		if (first === count) return false;
+		let last = count - 1;
+		while (!this.#qos[last]) last--;
+		const low = this.#id[first];
+		const high = this.#id[last];
+		if (low <= high ? id < low || id > high : id < low && id > high) return false;
+		for (let i = first; i <= last; i++) if (this.#id[i] === id && this.#qos[i]) return true;
 		return false;
 	}
 

@@ -34,6 +34,8 @@ export class Subscriptions {
 	readonly #max: number;
 	/** Something may be due: flush runs on every socket pump, and iterating the map allocates in XS. */
 	#due = false;
+	/** Entries whose SUBSCRIBE/UNSUBSCRIBE is in flight, holding a packet identifier. */
+	#inFlight = 0;
 
 	constructor(max: number) {
 		this.#max = max;
@@ -71,10 +73,13 @@ export class Subscriptions {
 			if (entry.state !== SUBSCRIBED) entry.id = 0;
 		}
 		this.#due = true;
+		this.#inFlight = 0;
 	}
 
 	/** Whether packet identifier `id` is reserved here. */
 	holds(id: number): boolean {
+		// Asked for every packet identifier the session takes: nearly always nothing is in flight here.
+		if (!this.#inFlight) return false;
 		for (const entry of this.#entries.values()) if (entry.id === id) return true;
 		return false;
 	}
@@ -93,6 +98,7 @@ export class Subscriptions {
 				: encode({ type: UNSUBSCRIBE, id, filters: [filter] });
 			if (!send(frame as Uint8Array)) return false;
 			entry.state = entry.state === SUBSCRIBE_DUE ? SUBSCRIBE_SENT : UNSUBSCRIBE_SENT;
+			this.#inFlight++;
 		}
 		this.#due = false;
 		return true;
@@ -108,6 +114,7 @@ export class Subscriptions {
 			if (entry.id !== id) continue;
 			if (entry.state !== (codes ? SUBSCRIBE_SENT : UNSUBSCRIBE_SENT)) return undefined;
 			if (codes && codes.length !== 1) throw new RangeError(`SUBACK with ${codes.length} return codes for 1 filter`);
+			this.#inFlight--;
 			if (!codes || codes[0] === SUBACK_FAILURE) this.#entries.delete(filter);
 			else {
 				entry.state = SUBSCRIBED;

@@ -2,7 +2,10 @@
  * Topic names and filters checked at the API, so a bad one fails at the call with a reason instead of
  * reaching the broker, which would drop the connection (§4.7).
  */
-import { charCodeAt, utf8Length } from "../utf8";
+import { utf8Length } from "../utf8";
+
+/** Called as `charCodeAt.call(text, i)`, which does not box the string in XS (see src/utf8.ts). */
+const charCodeAt = String.prototype.charCodeAt;
 
 const MAX_TOPIC_BYTES = 0xffff;
 const NUL = 0x00;

@@ -110,3 +110,44 @@ describe("outbox", () => {
 		assert.throws(() => new Outbox({ bytes: 8 }, () => {}), RangeError);
 	});
 });
+
+describe("outbox identifiers", () => {
+	it("answers holds() exactly, through evictions, out-of-order acks, requeues and the wrap at 65535", () => {
+		const starts = fc.oneof(fc.integer({ min: 0xffff - 16, max: 0xffff }), fc.integer({ min: 1, max: 0xffff }));
+		fc.assert(fc.property(starts, fc.array(op, { maxLength: 200 }), (start, ops) => {
+			const outbox = new Outbox({ messages: 8, bytes: 200 }, () => {});
+			// Identifiers as the session takes them: the next in sequence that is not held, wrapping to 1.
+			let next = start;
+			const take = () => {
+				for (;;) {
+					next = next === 0xffff ? 1 : next + 1;
+					if (!outbox.holds(next)) return next;
+				}
+			};
+			const held = () => {
+				const ids = new Set<number>();
+				for (let i = 0; i < outbox.count; i++) if (outbox.qos(i)) ids.add(idOf(outbox, i));
+				return ids;
+			};
+			for (const step of ops) {
+				if (step.kind === "append") {
+					const id = step.qos ? take() : 0;
+					const offset = outbox.append(step.length, step.qos, id);
+					// Byte 0 is the header, where requeue() sets DUP: the identifier goes after it.
+					if (offset !== REFUSED) outbox.bytes.set([0x32, id >> 8, id & 0xff], offset);
+				}
+				else if (step.kind === "send" && outbox.next >= 0) outbox.markSent(0);
+				else if (step.kind === "ack" && outbox.inflight) outbox.ack(idOf(outbox, step.pick % outbox.inflight));
+				else if (step.kind === "requeue") outbox.requeue();
+				const ids = held();
+				for (const probe of [next, next === 0xffff ? 1 : next + 1, ...ids, start]) assert.equal(outbox.holds(probe), ids.has(probe), `holds(${probe})`);
+			}
+		}), { numRuns: 300 });
+	});
+});
+
+/** The identifier the test wrote into entry `i`, after its header byte. */
+function idOf(outbox: Outbox, i: number): number {
+	const frame = outbox.frame(i);
+	return (frame[1] << 8) | frame[2];
+}

@@ -7,7 +7,10 @@
  * Strings are checked for having a UTF-8 form (no lone surrogates) and for fitting their 16-bit length;
  * topic and filter rules are the API's job (see ../topic).
  */
-import { charCodeAt, utf8Length, writeUtf8 } from "src/utf8";
+import { utf8Length, writeUtf8 } from "src/utf8";
+
+/** Called as `charCodeAt.call(text, i)`, which does not box the string in XS (see src/utf8.ts). */
+const charCodeAt = String.prototype.charCodeAt;
 import {
 	BAD_STRING, BUFFER_TOO_SHORT, CONNACK, CONNECT, DISCONNECT, MALFORMED, MAX_REMAINING_LENGTH,
 	PACKET_TOO_LARGE, PINGREQ, PINGRESP, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, SUBACK, SUBSCRIBE,
@@ -172,17 +175,19 @@ export function encodedLength(packet: Packet): number {
 
 /** Encodes any packet into `bytes` at `offset`; returns the offset after it, or a CodecError. */
 export function encodeInto(packet: Packet, bytes: Uint8Array, offset: number): number {
+	if (packet.type === PUBLISH) {
+		// encodePublish sizes and bounds-checks the frame itself: the topic is measured once.
+		const { topic, payload } = packet;
+		const topicLength = fieldLength(topic);
+		if (topicLength < 0) return topicLength;
+		return encodePublish(bytes, offset, topic, topicLength, payload, payload.length, packet.qos, packet.retain, packet.dup, packet.id);
+	}
 	const remaining = remainingLength(packet);
 	if (remaining < 0) return remaining;
 	const total = frameLength(remaining);
 	if (total < 0) return total;
 	if (offset + total > bytes.length) return BUFFER_TOO_SHORT;
 	switch (packet.type) {
-		case PUBLISH: {
-			const { topic, payload } = packet;
-			return encodePublish(bytes, offset, topic, utf8Length(topic), payload, payload.length,
-				packet.qos, packet.retain, packet.dup, packet.id);
-		}
 		case PUBACK:
 		case PUBREC:
 		case PUBREL:
