@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { startEmbeddedBroker, type EmbeddedBroker } from "./broker";
-import { startSimulatedNode, type SimulatedNode } from "./fleet";
+import { simulatedMac, startSimulatedNode, type SimulatedNode } from "./fleet";
 import { SIMULATED_CHIPS, type SimulatedChip } from "./sensors/board";
 import { consoleLog } from "../hosts/node/log";
 import { FIRMWARE_VERSION } from "../src/app/node";
@@ -94,7 +94,9 @@ for (let i = 0; i < devices; i++) {
 	if (storePath && args.fresh) fs.rmSync(storePath, { force: true });
 	nodes.push(startSimulatedNode({
 		broker, chip, name, storePath,
-		id: args.id,
+		// A fleet's ids are numbered: ids from 24 bits of hashed MAC collide in fleets of thousands, and two
+		// nodes with one client id throw each other off the broker.
+		id: devices > 1 ? `node-${simulatedMac(machine).slice(-6)}-${i}` : args.id,
 		root: args.root,
 		settings: { interval },
 		log: nodeLog(label),

@@ -21,7 +21,7 @@ export interface Backend {
 }
 
 export async function connectBackend(url: string, filters: string[], options: mqtt.IClientOptions = {}): Promise<Backend> {
-	const client = await mqtt.connectAsync(url, { reconnectPeriod: 200, ...options });
+	const client = mqtt.connect(url, { reconnectPeriod: 200, ...options });
 	const messages: Received[] = [];
 	const waiters = new Set<{ match: (m: Received) => boolean; resolve: (m: Received) => void }>();
 	client.on("message", (topic, payload, packet) => {
@@ -33,6 +33,11 @@ export async function connectBackend(url: string, filters: string[], options: mq
 			waiters.delete(waiter);
 			waiter.resolve(message);
 		}
+	});
+	// Listening before the connection is up: a resumed session delivers queued messages right after CONNACK.
+	await new Promise<void>((resolve, reject) => {
+		client.once("connect", () => resolve());
+		client.once("error", reject);
 	});
 	await client.subscribeAsync(filters, { qos: 1 });
 	return {
