@@ -9,9 +9,9 @@
  */
 import { CRC_INIT_SENSIRION, checkedWord } from "./crc8";
 import type { Command } from "./i2c-sensor";
-import { BOOLEANS, I2CSensor, command, option } from "./i2c-sensor";
-import { sensirionTemperatureC } from "./sensirion";
-import type { Sample, SensorOptions } from "./sensor";
+import { BOOLEANS, command, option } from "./i2c-sensor";
+import { SensirionSensor } from "./sensirion";
+import type { SensorOptions } from "./sensor";
 import type { Steps } from "./steps";
 
 // Opcodes: Datasheet SHT3x-DIS v4 command tables (single shot, reset, heater, status). Waits: its Table 4 maxima, rounded up (soft reset 1 ms,
@@ -28,16 +28,13 @@ export const SHT3X_COMMANDS = Object.freeze({
 const REPEATABILITY = Object.freeze(["high", "medium", "low"] as const);
 type Repeatability = (typeof REPEATABILITY)[number];
 
-const LIMITS = Object.freeze({ minC: -40, maxC: 125 });
-
 /** Datasheet SHT3x-DIS v4, conversion of signal output: RH = 100 * S / 65535 (cannot leave 0..100). */
 export function sht3xHumidityPercent(raw: number): number {
 	return (100 * raw) / 65535;
 }
 
-export class SHT3x extends I2CSensor {
-	readonly #frame = new Uint8Array(6);
-	readonly #status = this.#frame.subarray(0, 3);
+export class SHT3x extends SensirionSensor {
+	readonly #status = this.frame.subarray(0, 3);
 	#measure: Command = SHT3X_COMMANDS.high;
 	#heater = false;
 
@@ -68,15 +65,7 @@ export class SHT3x extends I2CSensor {
 		return this.#measure.waitMs;
 	}
 
-	protected collect(): boolean {
-		return this.tryRead(this.#frame);
-	}
-
-	protected convert(): Sample {
-		const frame = this.#frame;
-		const temperature = checkedWord(frame, 0, CRC_INIT_SENSIRION);
-		const humidity = checkedWord(frame, 3, CRC_INIT_SENSIRION);
-		if (temperature < 0 || humidity < 0) throw this.error("crc", `${temperature < 0 ? "temperature" : "humidity"} CRC mismatch`);
-		return this.result(sensirionTemperatureC(temperature), sht3xHumidityPercent(humidity), LIMITS);
+	protected humidityPercent(raw: number): number {
+		return sht3xHumidityPercent(raw);
 	}
 }

@@ -11,9 +11,9 @@
 import { elapsed } from "../io";
 import { CRC_INIT_SENSIRION, checkedWord } from "./crc8";
 import type { Command } from "./i2c-sensor";
-import { I2CSensor, command, option } from "./i2c-sensor";
-import { sensirionTemperatureC } from "./sensirion";
-import type { Sample, SensorOptions } from "./sensor";
+import { command, option } from "./i2c-sensor";
+import { SensirionSensor } from "./sensirion";
+import type { SensorOptions } from "./sensor";
 import type { Steps } from "./steps";
 
 // Opcodes: Datasheet SHT4x v6.1 Table 8. Waits: Table 5 maxima rounded up; heater pulses 1.1 s / 0.11 s maximum
@@ -37,8 +37,6 @@ const HEATER_MW = Object.freeze([0, 20, 110, 200] as const);
 const HEATER_MS = Object.freeze([100, 1000] as const);
 const HEATER_DUTY = 0.1;
 
-const LIMITS = Object.freeze({ minC: -40, maxC: 125 });
-
 /** Datasheet SHT4x v6.1, conversion of signal output: RH = -6 + 125 * S / 65535; may leave 0..100 (the datasheet crops). */
 export function sht4xHumidityPercent(raw: number): number {
 	return -6 + (125 * raw) / 65535;
@@ -53,8 +51,7 @@ function heaterCommand(mw: number, ms: number): Command | undefined {
 	}
 }
 
-export class SHT4x extends I2CSensor {
-	readonly #frame = new Uint8Array(6);
+export class SHT4x extends SensirionSensor {
 	#measure: Command = SHT4X_COMMANDS.high;
 	#heaterMw = 0;
 	#heaterMs = 100;
@@ -78,7 +75,7 @@ export class SHT4x extends I2CSensor {
 	}
 
 	protected *initialise(): Steps<void> {
-		const frame = this.#frame;
+		const frame = this.frame;
 		yield* this.send(SHT4X_COMMANDS.softReset);
 		this.issue(SHT4X_COMMANDS.serial.bytes);
 		yield* this.readWhenReady(frame, SHT4X_COMMANDS.serial.waitMs);
@@ -94,16 +91,8 @@ export class SHT4x extends I2CSensor {
 		return entry.waitMs;
 	}
 
-	protected collect(): boolean {
-		return this.tryRead(this.#frame);
-	}
-
-	protected convert(): Sample {
-		const frame = this.#frame;
-		const temperature = checkedWord(frame, 0, CRC_INIT_SENSIRION);
-		const humidity = checkedWord(frame, 3, CRC_INIT_SENSIRION);
-		if (temperature < 0 || humidity < 0) throw this.error("crc", `${temperature < 0 ? "temperature" : "humidity"} CRC mismatch`);
-		return this.result(sensirionTemperatureC(temperature), sht4xHumidityPercent(humidity), LIMITS);
+	protected humidityPercent(raw: number): number {
+		return sht4xHumidityPercent(raw);
 	}
 
 	#heaterAllowed(): boolean {

@@ -9,6 +9,7 @@
  * arrives without it: the two are counted apart.
  */
 import mqtt from "mqtt";
+import { Signal } from "../helpers/mqtt-real";
 
 interface NodeRecord {
 	boot: string;
@@ -36,7 +37,7 @@ export interface ObserverTotals {
 export class SequenceObserver {
 	readonly #client: mqtt.MqttClient;
 	readonly #nodes = new Map<string, NodeRecord>();
-	readonly #waiters = new Set<() => void>();
+	readonly #signal = new Signal();
 	#malformed = 0;
 
 	static async connect(url: string, root: string, clientId: string): Promise<SequenceObserver> {
@@ -62,7 +63,7 @@ export class SequenceObserver {
 		const prefix = `${root}/`;
 		client.on("message", (topic, payload, packet) => {
 			this.#record(topic.slice(prefix.length, topic.length - "/telemetry".length), payload, packet.dup);
-			for (const waiter of [...this.#waiters]) waiter();
+			this.#signal.notify();
 		});
 	}
 
@@ -96,20 +97,7 @@ export class SequenceObserver {
 
 	/** Resolves once `done()` holds, checked now and after every message; rejects after `ms`. */
 	until(done: () => boolean, what: string, ms: number): Promise<void> {
-		return new Promise((resolve, reject) => {
-			const check = () => {
-				if (!done()) return;
-				this.#waiters.delete(check);
-				clearTimeout(timer);
-				resolve();
-			};
-			const timer = setTimeout(() => {
-				this.#waiters.delete(check);
-				reject(new Error(`timed out waiting for ${what}`));
-			}, ms);
-			this.#waiters.add(check);
-			check();
-		});
+		return this.#signal.until(done, what, ms);
 	}
 
 	close(): Promise<void> {
