@@ -101,6 +101,7 @@ export class SensorNode {
 		this.boot = (Math.floor(Math.random() * 0x1_0000_0000)).toString(16).padStart(8, "0");
 		this.#telemetry = new Telemetry(this.boot);
 		this.#lastTicks = host.clock.ticks();
+		const maxDocumentBytes = options.maxDocumentBytes ?? 1024;
 
 		this.#config = new Config({
 			store: host.store,
@@ -108,7 +109,7 @@ export class SensorNode {
 			log: host.log,
 			defaults: { ...DEFAULTS, ...options.settings },
 			rollbackMs: options.rollbackMs ?? 120_000,
-			maxDocumentBytes: options.maxDocumentBytes ?? 1024,
+			maxDocumentBytes,
 			onApply: (settings, changed) => this.#apply(settings, changed),
 			onConnection: (connection) => this.#client.reconfigure(connection),
 			onReport: (report) => this.#publish(this.topics.configState, report, 1, true),
@@ -116,10 +117,7 @@ export class SensorNode {
 		const { connection, settings } = this.#config;
 		this.#client = new MqttClient({
 			...options.mqtt,
-			host: connection.host,
-			port: connection.port,
-			user: connection.user || undefined,
-			password: connection.password || undefined,
+			...connection,
 			id: this.id,
 			clean: false,
 			keepalive: settings.keepalive as number,
@@ -128,7 +126,8 @@ export class SensorNode {
 			dns: host.dns,
 			clock: host.clock,
 			log: host.log,
-			maxPacket: (options.maxDocumentBytes ?? 1024) + 256,
+			// Room for the topic and header around the largest document; anything larger is streamed past.
+			maxPacket: maxDocumentBytes + 256,
 			onConnect: ({ sessionPresent }) => this.#connected(sessionPresent),
 			onMessage: (message) => this.#message(message),
 			onOversize: ({ topic, length }) => this.#oversize(topic, length),

@@ -98,10 +98,10 @@ export class AHT20 extends I2CSensor {
 		return this.result(aht20TemperatureC(aht20TemperatureRaw(frame)), aht20HumidityPercent(aht20HumidityRaw(frame)), LIMITS);
 	}
 
-	readonly #measured = (): boolean => {
+	#measured(): boolean {
 		this.read(this.#frame);
 		return (this.#frame[0] & AHT20_BUSY) === 0;
-	};
+	}
 }
 
 export class AHT10 extends AHT20 {

@@ -188,7 +188,9 @@ export class BME280 extends I2CSensor {
 
 	readonly #copied = (): boolean => !(this.#register(BME280_REGISTER.status) & STATUS_IM_UPDATE);
 
-	readonly #measured = (): boolean => !(this.#register(BME280_REGISTER.status) & STATUS_MEASURING);
+	#measured(): boolean {
+		return !(this.#register(BME280_REGISTER.status) & STATUS_MEASURING);
+	}
 
 	#register(register: number): number {
 		this.#pointer[0] = register;

@@ -26,11 +26,6 @@ export class Stepper<T> {
 		this.#clock = clock;
 	}
 
-	/** From `start` until `done` has been called. */
-	get running(): boolean {
-		return this.#steps !== undefined;
-	}
-
 	/** Runs `steps` up to its first wait now; `done` is called exactly once, never from inside `start`. */
 	start(steps: Steps<T>, done: StepsDone<T>): void {
 		if (this.#steps) throw new Error("already running");
