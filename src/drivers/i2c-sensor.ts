@@ -267,7 +267,9 @@ export abstract class I2CSensor implements Sensor {
 		else this.#run(this.#beginFirst);
 	};
 
-	readonly #beginFirst = (): void => this.#begin(0);
+	readonly #beginFirst = (): undefined => {
+		this.#begin(0);
+	};
 
 	#begin(phase: number): void {
 		this.#phase = phase;
@@ -282,7 +284,8 @@ export abstract class I2CSensor implements Sensor {
 		this.#run(this.#advance);
 	};
 
-	readonly #advance = (): void => {
+	/** The sample once the last phase is collected; undefined while the measurement goes on. */
+	readonly #advance = (): Sample | undefined => {
 		const waitMs = this.#waitMs;
 		if (!this.collect(this.#phase)) {
 			const now = this.#clock.ticks();
@@ -291,17 +294,25 @@ export abstract class I2CSensor implements Sensor {
 			this.#timer = this.#clock.set(this.#check, Math.max(1, Math.ceil(waitMs / 4)));
 		}
 		else if (this.#phase + 1 < this.phases) this.#begin(this.#phase + 1);
-		else this.#settle(undefined, this.convert());
+		else return this.convert();
+		return undefined;
 	};
 
-	/** Runs one step of a sample; whatever it throws ends the sample with that error. */
-	#run(step: () => void): void {
+	/**
+	 * Runs one step of a sample; whatever it throws ends the sample with that error. The callback runs outside
+	 * the try, so an exception the application throws from it surfaces as itself instead of being taken for
+	 * a sensor failure of a sample that has already been delivered.
+	 */
+	#run(step: () => Sample | undefined): void {
+		let sample: Sample | undefined;
 		try {
-			step();
+			sample = step();
 		}
 		catch (error) {
 			this.#settle(error);
+			return;
 		}
+		if (sample) this.#settle(undefined, sample);
 	}
 
 	#settle(error: unknown, sample?: Sample): void {

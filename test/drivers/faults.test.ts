@@ -37,6 +37,17 @@ for (const chip of CHIPS) {
 			assert.equal(w.bus.stats(chip.address).nacks, 0);
 		});
 
+		test("an exception thrown by the sample callback surfaces as itself, and the driver samples on", () => {
+			const w = attached();
+			sampleOnce(w.sensor, w.clock);
+			w.sensor.sample(() => {
+				throw new TypeError("thrown by the application");
+			});
+			assert.throws(() => w.clock.advance(1000), { name: "TypeError", message: "thrown by the application" });
+			w.clock.advance(1000);
+			assertTracks(sampleOnce(w.sensor, w.clock), chip, w);
+		});
+
 		test("sampling does not block: sample() returns at once with the conversion wait on a timer", () => {
 			const w = attached();
 			let calls = 0;
