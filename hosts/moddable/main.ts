@@ -7,7 +7,6 @@
  */
 import config from "mc/config";
 import { createModdableHost } from "./host";
-import { keepWiFi } from "./wifi";
 import { SensorNode } from "src/app/node";
 import { CONNECTION_KEYS, settingsFromStrings } from "src/app/settings";
 
@@ -21,6 +20,5 @@ for (const [key, value] of Object.entries(config)) {
 const errors: string[] = [];
 const settings = settingsFromStrings(strings, errors);
 for (const error of errors) host.log("warn", `mc/config: ${error}`);
-if (config.ssid) keepWiFi(config.ssid, config.password, host.clock, host.log);
 const outbox = { messages: Number(config.outbox_messages) || undefined, bytes: Number(config.outbox_bytes) || undefined };
 new SensorNode({ host, id: config.id || undefined, root: config.root || undefined, settings, mqtt: { outbox } });

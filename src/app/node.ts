@@ -98,7 +98,9 @@ export class SensorNode {
 		if (!isTopicLevel(this.id)) throw new RangeError(`node id "${this.id}" must be a non-empty topic level without / + #`);
 		if (!this.root.split("/").every(isTopicLevel)) throw new RangeError(`topic root "${this.root}" must be topic levels without + #`);
 		this.topics = topicsFor(this.root, this.id);
-		this.boot = (Math.floor(Math.random() * 0x1_0000_0000)).toString(16).padStart(8, "0");
+		// The ticks are mixed in because the desktop simulator's Math.random() is unseeded: every mcsim boot
+		// would otherwise get the same id, and a consumer could not tell one boot's readings from the next.
+		this.boot = (((Math.random() * 0x1_0000_0000) ^ host.clock.ticks()) >>> 0).toString(16).padStart(8, "0");
 		this.#telemetry = new Telemetry(this.boot);
 		this.#lastTicks = host.clock.ticks();
 		const maxDocumentBytes = options.maxDocumentBytes ?? 1024;

@@ -4,8 +4,10 @@
  * their threshold, or when the node has been silent for `maxSilence`; with both thresholds at 0, every
  * reading is published).
  *
- * This runs every reading, so it allocates nothing but the payload string: the reading and the document
- * are reused, the units are frozen tables, and the change filter keeps numbers, not the reading.
+ * This runs every reading, so it allocates nothing but the payload string: the reading, the document and
+ * its unit tables are made once per node, and the change filter keeps numbers, not the reading. The unit
+ * tables are not module-level constants on purpose: a preloaded module's objects live in flash, and XS's
+ * JSON.stringify cannot walk them ("read only value (in stringify)").
  */
 import type { Sample } from "../drivers/sensor";
 import type { Settings } from "./settings";
@@ -19,20 +21,19 @@ export interface Reading {
 	pressure: number | undefined;
 }
 
-const UNITS = Object.freeze({
-	C: Object.freeze({ temperature: "°C", humidity: "%" }),
-	F: Object.freeze({ temperature: "°F", humidity: "%" }),
-	CP: Object.freeze({ temperature: "°C", humidity: "%", pressure: "Pa" }),
-	FP: Object.freeze({ temperature: "°F", humidity: "%", pressure: "Pa" }),
-});
-
 const round2 = (value: number) => Math.round(value * 100) / 100;
 
 export class Telemetry {
 	/** The latest reading; overwritten by the next `read`, so copy what must outlive it. */
 	readonly reading: Reading = { temperature: 0, humidity: 0, pressure: undefined };
 	// Key order is the payload's field order; an undefined pressure is left out by JSON.stringify.
-	readonly #document = { seq: 0, boot: "", uptime: 0, temperature: 0, humidity: 0, pressure: undefined as number | undefined, units: UNITS.C as object };
+	readonly #units = {
+		C: { temperature: "°C", humidity: "%" },
+		F: { temperature: "°F", humidity: "%" },
+		CP: { temperature: "°C", humidity: "%", pressure: "Pa" },
+		FP: { temperature: "°F", humidity: "%", pressure: "Pa" },
+	};
+	readonly #document = { seq: 0, boot: "", uptime: 0, temperature: 0, humidity: 0, pressure: undefined as number | undefined, units: this.#units.C as object };
 
 	/** `boot`: the random per-boot id that, with `seq`, lets a consumer see lost and repeated readings. */
 	constructor(boot: string) {
@@ -59,7 +60,8 @@ export class Telemetry {
 		document.humidity = reading.humidity;
 		document.pressure = reading.pressure;
 		const withPressure = reading.pressure !== undefined;
-		document.units = unit === "F" ? (withPressure ? UNITS.FP : UNITS.F) : (withPressure ? UNITS.CP : UNITS.C);
+		const units = this.#units;
+		document.units = unit === "F" ? (withPressure ? units.FP : units.F) : (withPressure ? units.CP : units.C);
 		return JSON.stringify(document);
 	}
 }

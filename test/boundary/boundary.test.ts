@@ -13,7 +13,7 @@ function files(entry: string): string[] {
 	if (!fs.existsSync(full)) return [];
 	if (fs.statSync(full).isFile()) return [entry];
 	return fs.readdirSync(full, { recursive: true, encoding: "utf8" })
-		.filter((name) => name.endsWith(".ts"))
+		.filter((name) => name.endsWith(".ts") && !name.endsWith(".d.ts"))
 		.map((name) => path.join(entry, name));
 }
 

@@ -49,7 +49,8 @@ function unresolved(modules: Modules): string[] {
 
 test("the manifest lists every firmware module under its own path", () => {
 	const listed: Modules = manifest.modules;
-	const expected = [...sources("src"), ...sources("hosts/moddable").filter((name) => !name.endsWith("setup-simulator"))];
+	// Setup modules belong to platform sections, and the memory probe to the check's own manifest.
+	const expected = [...sources("src"), ...sources("hosts/moddable").filter((name) => !/setup-|\/check\//.test(name))];
 	for (const name of expected) assert.equal(listed[name], `./${name}`, `${name} is missing from manifest.json`);
 	for (const [name, file] of Object.entries(listed)) assert.ok(fs.existsSync(path.join(ROOT, `${file}.ts`)), `${name}: no ${file}.ts`);
 	assert.equal(manifest.creation.main, "hosts/moddable/main");
@@ -62,6 +63,30 @@ test("every import resolves on each platform: boards, and the simulator with its
 		const section = manifest.platforms[platform];
 		assert.equal(section.modules["setup/simulator"], "./hosts/moddable/setup-simulator");
 		assert.deepEqual(unresolved({ ...manifest.modules, ...section.modules }), [], platform);
+	}
+	for (const platform of ["esp32/*", "esp"]) {
+		const section = manifest.platforms[platform];
+		assert.equal(section.modules["setup/wifi"], "./hosts/moddable/setup-wifi");
+		assert.deepEqual(unresolved({ ...manifest.modules, ...section.modules }), [], platform);
+	}
+});
+
+test("what the real SDK build needs: the instrumentation module, a stack set on purpose, Wi-Fi and storage per platform", () => {
+	// host.ts imports instrumentation; the base manifest brings only its C part.
+	assert.ok(manifest.include.includes("$(MODULES)/base/instrumentation/manifest.json"));
+	assert.ok(manifest.creation.stack >= 512, "the firmware peaks at about 393 slots; the lin default is 384, the ESP8266's 256");
+	const boards = ["esp32/*", "esp"].map((platform) => manifest.platforms[platform]);
+	const simulators = ["lin", "mac", "win"].map((platform) => manifest.platforms[platform]);
+	// The legacy wifi module would start a second driver next to the SDK's ECMA-419 one.
+	assert.ok(!JSON.stringify(manifest).includes('"hosts/moddable/wifi"'));
+	for (const section of boards) assert.ok(section.preload.includes("setup/wifi"));
+	// The lin Preference cannot save once preloaded: the host binding, which imports it, is preloaded on boards only.
+	assert.ok(!manifest.preload.includes("hosts/moddable/host"));
+	for (const section of boards) assert.ok(section.preload.includes("hosts/moddable/host"));
+	// A desktop has no MAC for the default id.
+	for (const section of simulators) {
+		assert.ok(!section.preload.includes("hosts/moddable/host"));
+		assert.match(section.config.id, /^[\w-]+$/);
 	}
 });
 
