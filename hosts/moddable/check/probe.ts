@@ -5,6 +5,8 @@
  *
  *   mem <live slot bytes> <chunk bytes> <stack peak bytes>
  *
+ * and once, before main runs, the same figures labelled `mem-before-main`.
+ *
  * Slot and chunk figures are what is live right after a collection; the stack figure is the deepest the
  * XS stack has been since boot (nothing resets it on lin). Bytes are the simulator's: a slot takes 32
  * bytes on this 64-bit host and 16 on a 32-bit board; the check converts.
@@ -19,9 +21,12 @@ export default function setup(done: () => void): void {
 	const slots = Instrumentation.map("XS Slot Heap Used");
 	const chunks = Instrumentation.map("XS Chunk Heap Used");
 	const stack = Instrumentation.map("XS Stack Used");
-	Timer.repeat(() => {
+	const report = (label: string) => {
 		Debug.gc();
-		trace(`mem ${Instrumentation.get(slots)} ${Instrumentation.get(chunks)} ${Instrumentation.get(stack)}\n`);
-	}, PERIOD_MS);
+		trace(`${label} ${Instrumentation.get(slots)} ${Instrumentation.get(chunks)} ${Instrumentation.get(stack)}\n`);
+	};
+	// Once before main: what the SDK and, in the simulator, the simulated board hold without the firmware.
+	report("mem-before-main");
+	Timer.repeat(() => report("mem"), PERIOD_MS);
 	done();
 }

@@ -1,0 +1,327 @@
+/*
+ * `npm run check:moddable`: the firmware built and run with the real Moddable SDK the user has ($MODDABLE,
+ * its tools on the PATH), which the xsnap tests in `npm test` cannot replace: a real build links and
+ * preloads every module, runs on the SDK's own module set, and has fixed stack and heap sizes.
+ *
+ * 1. Simulator build (`mcconfig -m -p lin`, or mac), run in mcsim against a loopback Mosquitto: boot,
+ *    detection of the simulated SHT3x, online, telemetry, a retained config document applied and reported,
+ *    settings kept across an mcsim restart, "offline" as the will when mcsim is killed.
+ * 2. Memory on the real engine: an instrumented build with the ESP8266's outbox (hosts/moddable/check/),
+ *    peaks of live slots, chunks and stack after boot, over 100 readings, while a 1 KB document is applied,
+ *    and across a reconnect with a full outbox, converted to a 32-bit board.
+ * 3. esp/nodemcu and esp32/nodemcu: the JavaScript half of the board build (the generated makefile's mc.xs.c
+ *    target: tsc, xsc, xsl link and preload), with compiled size per module. The C half needs Espressif's
+ *    toolchains, which this check does not ask for: placeholders stand in for their folders.
+ *
+ * Needs a display for mcsim: DISPLAY, or Xvfb on the PATH (started here). Writes only to a temp folder, and
+ * restores the simulator's shared preference file (/tmp/modpreferences.json) when done.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import mqtt from "mqtt";
+import { startMosquitto, type Mosquitto } from "../helpers/mosquitto";
+
+const ROOT = path.resolve(import.meta.dirname, "../..");
+const HOST = os.platform() === "darwin" ? "mac" : "lin";
+const PREFERENCES = "/tmp/modpreferences.json";
+/** Bytes per XS slot in the simulator (64-bit) and on an ESP8266 or ESP32 (32-bit). */
+const SIM_SLOT = 32;
+const BOARD_SLOT = 16;
+const ESP8266_XS_BYTES = 32_768;
+const ESP8266_GOAL_BYTES = 24_576;
+
+const failures: string[] = [];
+const out = fs.mkdtempSync(path.join(os.tmpdir(), "check-moddable-"));
+
+function fail(what: string): void {
+	failures.push(what);
+	console.log(`  FAIL ${what}`);
+}
+
+function ok(what: string): void {
+	console.log(`  ok   ${what}`);
+}
+
+function run(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): string {
+	const result = spawnSync(command, args, { cwd: options.cwd ?? ROOT, env: { ...process.env, ...options.env }, encoding: "utf8", maxBuffer: 64 << 20 });
+	const output = `${result.stdout}${result.stderr}`;
+	if (result.status !== 0) throw new Error(`${command} ${args.join(" ")} failed (${result.status ?? result.error}):\n${output.split("\n").slice(-25).join("\n")}`);
+	return output;
+}
+
+/** xsl warnings that point at our modules (the SDK's own simulator Wi-Fi has some of its own). */
+function ourWarnings(log: string): string[] {
+	return log.split("\n").filter((line) => line.startsWith("### warning:") && /: (src|sim|hosts)\//.test(line));
+}
+
+function ensureDisplay(): ChildProcess | undefined {
+	if (process.env.DISPLAY || HOST === "mac") return undefined;
+	const display = `:${90 + (process.pid % 9)}`;
+	const xvfb = spawn("Xvfb", [display, "-screen", "0", "800x600x24"], { stdio: "ignore" });
+	xvfb.on("error", () => fail("mcsim needs a display: set DISPLAY or install Xvfb (Debian: apt-get install xvfb)"));
+	process.env.DISPLAY = display;
+	return xvfb;
+}
+
+interface Sim {
+	readonly lines: string[];
+	/** Resolves with the first line from line `from` on (default: the start) that matches. */
+	line(pattern: RegExp, from?: number, timeoutMs?: number): Promise<string>;
+	kill(): Promise<void>;
+}
+
+function startMcsim(library: string): Sim {
+	// mcsim's trace goes through stdio, which is block-buffered into a pipe: line-buffer it where stdbuf exists.
+	const [command, args] = spawnSync("which", ["stdbuf"]).status === 0 ? ["stdbuf", ["-oL", "-eL", "mcsim", library]] : ["mcsim", [library]];
+	const child = spawn(command, args, { cwd: out, stdio: ["ignore", "pipe", "pipe"] });
+	const lines: string[] = [];
+	const waiters = new Set<() => void>();
+	let rest = "";
+	const take = (chunk: Buffer) => {
+		const text = rest + chunk.toString("utf8");
+		const parts = text.split("\n");
+		rest = parts.pop()!;
+		lines.push(...parts);
+		for (const waiter of waiters) waiter();
+	};
+	child.stdout.on("data", take);
+	child.stderr.on("data", take);
+	const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+	return {
+		lines,
+		line(pattern, from = 0, timeoutMs = 20_000) {
+			return new Promise((resolve, reject) => {
+				const check = () => {
+					const found = lines.slice(from).find((line) => pattern.test(line));
+					if (found === undefined) return;
+					clearTimeout(timer);
+					waiters.delete(check);
+					resolve(found);
+				};
+				const timer = setTimeout(() => {
+					waiters.delete(check);
+					reject(new Error(`mcsim printed no line matching ${pattern} within ${timeoutMs} ms; last lines:\n${lines.slice(-10).join("\n")}`));
+				}, timeoutMs);
+				waiters.add(check);
+				check();
+			});
+		},
+		async kill() {
+			child.kill("SIGKILL");
+			await exited;
+		},
+	};
+}
+
+/** Everything the node publishes, as MQTT sees it. */
+function observe(broker: Mosquitto, id: string) {
+	const messages: { topic: string; text: string; retain: boolean }[] = [];
+	const client = mqtt.connect(broker.url, { clientId: `check-${process.pid}`, reconnectPeriod: 200 });
+	client.subscribe(`nodes/${id}/#`);
+	client.on("message", (topic, payload, packet) => messages.push({ topic, text: payload.toString("utf8"), retain: packet.retain }));
+	return {
+		messages,
+		async until(what: string, predicate: (message: { topic: string; text: string }) => boolean, timeoutMs = 20_000) {
+			const deadline = Date.now() + timeoutMs;
+			while (Date.now() < deadline) {
+				const found = messages.find(predicate);
+				if (found) return found;
+				await new Promise((resolve) => setTimeout(resolve, 50));
+			}
+			throw new Error(`no ${what} within ${timeoutMs} ms`);
+		},
+		publish: (topic: string, text: string, retain: boolean) => new Promise<void>((resolve) => client.publish(topic, text, { qos: 1, retain }, () => resolve())),
+		close: () => new Promise<void>((resolve) => client.end(false, {}, () => resolve())),
+	};
+}
+
+function build(manifest: string, platform: string, settings: string[], instrument = false): { library: string; log: string } {
+	const args = ["-m", ...(instrument ? ["-i"] : []), "-p", platform, "-o", out, manifest, ...settings];
+	const log = run("mcconfig", args);
+	// mcconfig names the build after the manifest's folder.
+	return { library: path.join(out, "bin", platform, "mc", instrument ? "instrument" : "release", path.basename(path.dirname(manifest)), "mc.so"), log };
+}
+
+async function simulator(broker: Mosquitto): Promise<void> {
+	console.log(`\n1. ${HOST} simulator build in mcsim, against Mosquitto on ${broker.url}`);
+	const id = "check-sim";
+	const settings = [`mqtt_host=127.0.0.1`, `mqtt_port=${broker.port}`, `id=${id}`, "interval=1"];
+	const { library, log } = build(path.join(ROOT, "manifest.json"), HOST, settings);
+	const warnings = ourWarnings(log);
+	(warnings.every((line) => /prototype: not frozen/.test(line)) ? ok : fail)(`built with mcconfig -m -p ${HOST}; xsl warnings on our modules: ${warnings.length} (generator prototypes only)`);
+	const watch = observe(broker, id);
+	let sim = startMcsim(library);
+	try {
+		await sim.line(/^setup: simulated SHT3x/);
+		ok((await sim.line(/^sensor: using SHT3x at 0x44/)).trim());
+		await watch.until("online", (m) => m.topic.endsWith("/status") && m.text === "online");
+		ok("status online");
+		const first = await watch.until("telemetry", (m) => m.topic.endsWith("/telemetry") && /"seq":2/.test(m.text));
+		ok(`telemetry ${first.text}`);
+		await watch.publish(`nodes/${id}/config`, JSON.stringify({ rev: 3, unit: "F" }), true);
+		const report = await watch.until("config/state", (m) => m.topic.endsWith("/config/state") && /"rev":3/.test(m.text));
+		(/"status":"applied"/.test(report.text) ? ok : fail)(`config/state reports rev 3 applied`);
+		await watch.until("telemetry in °F", (m) => m.topic.endsWith("/telemetry") && m.text.includes("°F"));
+		ok("telemetry follows the document (°F)");
+		// Cleared on the broker, so what the node shows after the restart can only come from its own storage.
+		await watch.publish(`nodes/${id}/config`, "", true);
+		await watch.until("cleared document applied", (m) => m.topic.endsWith("/config/state") && /"device":\{"status":"[a-z]+","rev":null/.test(m.text));
+		await watch.publish(`nodes/${id}/config`, JSON.stringify({ rev: 4, unit: "F", interval: 2 }), true);
+		await watch.until("config/state rev 4", (m) => m.topic.endsWith("/config/state") && /"rev":4/.test(m.text));
+		watch.messages.length = 0;
+		await sim.kill();
+		await watch.until("offline will", (m) => m.topic.endsWith("/status") && m.text === "offline");
+		ok("killed: the broker published the will, offline");
+		await broker.stop();
+		sim = startMcsim(library);
+		const stored = await sim.line(/^telemetry /);
+		(stored.includes("°F") ? ok : fail)(`restarted with the broker down: first reading in °F from stored settings (${stored.trim()})`);
+		await broker.restart();
+		await watch.until("online again", (m) => m.topic.endsWith("/status") && m.text === "online", 30_000);
+		ok("online again after the broker came back");
+	}
+	finally {
+		await sim.kill();
+		await watch.close();
+	}
+}
+
+interface Peak { slots: number; chunks: number; stack: number }
+
+async function memory(broker: Mosquitto): Promise<void> {
+	console.log("\n2. Memory in an instrumented mcsim build with the ESP8266's outbox (16 messages, 4 KB)");
+	const id = "check-mem";
+	const settings = [`mqtt_host=127.0.0.1`, `mqtt_port=${broker.port}`, `id=${id}`, "interval=1", "outbox_messages=16", "outbox_bytes=4096"];
+	const { library } = build(path.join(ROOT, "hosts/moddable/check/manifest.json"), HOST, settings, true);
+	const watch = observe(broker, id);
+	const sim = startMcsim(library);
+	const phases: [string, Peak][] = [];
+	let from = 0;
+	const peak = (): Peak => {
+		const result = { slots: 0, chunks: 0, stack: 0 };
+		for (const line of sim.lines.slice(from)) {
+			const mem = /^mem (\d+) (\d+)/.exec(line);
+			if (mem) {
+				result.slots = Math.max(result.slots, Number(mem[1]) / SIM_SLOT);
+				result.chunks = Math.max(result.chunks, Number(mem[2]));
+			}
+			// The SDK's own once-a-second line: "Stack used" is the deepest since the previous line.
+			const instruments = /^instruments: (.*)/.exec(line);
+			if (instruments) result.stack = Math.max(result.stack, Number(instruments[1].split(",")[13]) / SIM_SLOT);
+		}
+		from = sim.lines.length;
+		return result;
+	};
+	try {
+		const baseline = /^mem-before-main (\d+) (\d+)/.exec(await sim.line(/^mem-before-main /))!;
+		phases.push(["before main: the SDK's and the simulated board's own", { slots: Number(baseline[1]) / SIM_SLOT, chunks: Number(baseline[2]), stack: 0 }]);
+		await watch.until("online", (m) => m.topic.endsWith("/status") && m.text === "online");
+		await watch.until("first reading", (m) => m.topic.endsWith("/telemetry"));
+		await sim.line(/^instruments: /, sim.lines.length);
+		phases.push(["after boot: connected, first reading sent", peak()]);
+		for (let i = 0; i < 100; i++) {
+			await watch.publish(`nodes/${id}/command`, "sample", false);
+			await new Promise((resolve) => setTimeout(resolve, 40));
+		}
+		await watch.until("100 readings", (m) => m.topic.endsWith("/telemetry") && JSON.parse(m.text).seq >= 100, 60_000);
+		phases.push(["100 readings", peak()]);
+		const document = JSON.stringify({ rev: 9, interval: 1, unit: "C", deltaT: 0, deltaH: 0, maxSilence: 300, offsetT: 0, offsetH: 0, qos: 1, retain: false, keepalive: 60, discovery: true });
+		await watch.publish(`nodes/${id}/config`, document.replace("{", `{${" ".repeat(1024 - document.length)}`), true);
+		await watch.until("1 KB document applied", (m) => m.topic.endsWith("/config/state") && /"rev":9/.test(m.text));
+		await sim.line(/^instruments: /, sim.lines.length);
+		phases.push(["a 1 KB config document applied", peak()]);
+		await broker.stop();
+		await new Promise((resolve) => setTimeout(resolve, 20_000));
+		const readings = () => watch.messages.filter((m) => m.topic.endsWith("/telemetry")).length;
+		const before = readings();
+		await broker.restart();
+		await watch.until("the queued readings", () => readings() >= before + 16, 30_000);
+		await sim.line(/^instruments: /, sim.lines.length);
+		phases.push(["20 s outage (outbox full), reconnect, drain", peak()]);
+	}
+	finally {
+		await sim.kill();
+		await watch.close();
+	}
+	console.log("\n  | moment | live slots | chunks (sim) | stack peak | on a 32-bit board (slots x 16 + chunks + stack x 16) |");
+	console.log("  | --- | ---: | ---: | ---: | ---: |");
+	let worst = 0;
+	for (const [what, p] of phases) {
+		const board = (p.slots + p.stack) * BOARD_SLOT + p.chunks;
+		worst = Math.max(worst, board);
+		console.log(`  | ${what} | ${p.slots} | ${p.chunks} | ${p.stack} | ${(board / 1024).toFixed(1)} KB |`);
+	}
+	const verdict = worst <= ESP8266_GOAL_BYTES ? ok : fail;
+	verdict(`peak ${(worst / 1024).toFixed(1)} KB of the ESP8266's ${ESP8266_XS_BYTES / 1024} KB (goal ${ESP8266_GOAL_BYTES / 1024} KB); chunks counted at their 64-bit size, an upper bound`);
+}
+
+function boards(): void {
+	console.log("\n3. Board builds: tsc, xsc, xsl link and preload (the makefile's mc.xs.c target)");
+	// Empty stand-ins for the toolchain folders the makefiles look for before any rule runs.
+	const stand = path.join(out, "toolchains");
+	for (const dir of ["esp/esp8266-2.3.0", "esp/ESP8266_RTOS_SDK", "esp/toolchain/Linux", "esp/toolchain/Darwin", "idf", "bin"]) fs.mkdirSync(path.join(stand, dir), { recursive: true });
+	fs.writeFileSync(path.join(stand, "idf/sdkconfig.h"), "");
+	if (!spawnSync("which", ["python"]).stdout?.length) fs.symlinkSync(spawnSync("which", ["python3"], { encoding: "utf8" }).stdout.trim(), path.join(stand, "bin/python"));
+	const env = { ESP_BASE: path.join(stand, "esp"), IDF_PATH: path.join(stand, "idf"), PATH: `${process.env.PATH}:${path.join(stand, "bin")}` };
+	const sizes = new Map<string, Record<string, number>>();
+	for (const target of ["esp/nodemcu", "esp32/nodemcu"]) {
+		try {
+			run("mcconfig", ["-p", target, "-o", out, path.join(ROOT, "manifest.json"), "ssid=check", "mqtt_host=192.0.2.1"], { env });
+			const tmp = path.join(out, "tmp", target, "release", path.basename(ROOT));
+			const log = run("make", ["-f", "makefile", "IDF_VERSION=v5", `SDKCONFIG_H=${path.join(stand, "idf/sdkconfig.h")}`, path.join(tmp, "mc.xs.c")], { cwd: tmp, env });
+			const warnings = ourWarnings(log);
+			(warnings.every((line) => /prototype: not frozen/.test(line)) ? ok : fail)(`${target}: linked and preloaded; xsl warnings on our modules: ${warnings.length} (generator prototypes only)`);
+			for (const line of warnings.filter((w) => !/prototype: not frozen/.test(w))) console.log(`       ${line}`);
+			const modules = path.join(tmp, "modules");
+			for (const file of fs.readdirSync(modules, { recursive: true, encoding: "utf8" })) {
+				if (!file.endsWith(".xsb") || !/^(src|hosts|setup\/wifi)/.test(file)) continue;
+				const name = file.slice(0, -4);
+				const row = sizes.get(name) ?? {};
+				row[target] = fs.statSync(path.join(modules, file)).size;
+				sizes.set(name, row);
+			}
+		}
+		catch (error) {
+			fail(`${target}: ${(error as Error).message}`);
+		}
+	}
+	const rows = [...sizes].sort((a, b) => (b[1]["esp/nodemcu"] ?? 0) - (a[1]["esp/nodemcu"] ?? 0));
+	const total = (target: string) => rows.reduce((sum, [, row]) => sum + (row[target] ?? 0), 0);
+	console.log("\n  | module | esp/nodemcu bytes | esp32/nodemcu bytes |");
+	console.log("  | --- | ---: | ---: |");
+	for (const [name, row] of rows) console.log(`  | ${name} | ${row["esp/nodemcu"] ?? "-"} | ${row["esp32/nodemcu"] ?? "-"} |`);
+	console.log(`  | total | ${total("esp/nodemcu")} | ${total("esp32/nodemcu")} |`);
+}
+
+async function main(): Promise<void> {
+	if (!process.env.MODDABLE) throw new Error("MODDABLE is not set: this check uses your Moddable SDK (see the README, 'The real Moddable SDK')");
+	for (const tool of ["mcconfig", "mcsim", "tsc"]) {
+		if (spawnSync("which", [tool]).status !== 0) throw new Error(`${tool} is not on the PATH (the SDK's build/bin/${HOST}/release, and npm's node_modules/.bin for tsc)`);
+	}
+	const xvfb = ensureDisplay();
+	const savedPreferences = fs.existsSync(PREFERENCES) ? fs.readFileSync(PREFERENCES) : undefined;
+	fs.rmSync(PREFERENCES, { force: true });
+	const broker = await startMosquitto();
+	try {
+		await simulator(broker);
+		fs.rmSync(PREFERENCES, { force: true });
+		await memory(broker);
+		boards();
+	}
+	catch (error) {
+		fail((error as Error).message);
+	}
+	finally {
+		await broker.stop();
+		xvfb?.kill();
+		if (savedPreferences) fs.writeFileSync(PREFERENCES, savedPreferences);
+		else fs.rmSync(PREFERENCES, { force: true });
+		fs.rmSync(out, { recursive: true, force: true });
+	}
+	console.log(failures.length ? `\ncheck:moddable: ${failures.length} failed` : "\ncheck:moddable: all passed");
+	process.exit(failures.length ? 1 : 0);
+}
+
+await main();
