@@ -13,6 +13,7 @@
  *    target: tsc, xsc, xsl link and preload), with compiled size per module. The C half needs Espressif's
  *    toolchains, which this check does not ask for: placeholders stand in for their folders.
  *
+ * `npm run check:moddable -- memory` runs only part 2 (also `sim`, `boards`).
  * Needs a display for mcsim: DISPLAY, or Xvfb on the PATH (started here). Writes only to a temp folder, and
  * restores the simulator's shared preference file (/tmp/modpreferences.json) when done.
  */
@@ -303,12 +304,15 @@ async function main(): Promise<void> {
 	const xvfb = ensureDisplay();
 	const savedPreferences = fs.existsSync(PREFERENCES) ? fs.readFileSync(PREFERENCES) : undefined;
 	fs.rmSync(PREFERENCES, { force: true });
+	// `npm run check:moddable -- memory` (or sim, boards) runs only those parts.
+	const parts = process.argv.slice(2);
+	const wanted = (part: string) => parts.length === 0 || parts.includes(part);
 	const broker = await startMosquitto();
 	try {
-		await simulator(broker);
+		if (wanted("sim")) await simulator(broker);
 		fs.rmSync(PREFERENCES, { force: true });
-		await memory(broker);
-		boards();
+		if (wanted("memory")) await memory(broker);
+		if (wanted("boards")) boards();
 	}
 	catch (error) {
 		fail((error as Error).message);
