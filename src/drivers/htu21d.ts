@@ -35,7 +35,7 @@ const USER_HEATER = 0x04;
 const USER_RESERVED = 0x38;
 const USER_SETTINGS = USER_RESOLUTION | USER_HEATER;
 
-const LIMITS = Object.freeze({ minC: -40, maxC: 125 });
+export const HTU21D_LIMITS = Object.freeze({ minC: -40, maxC: 125 });
 
 /** HTU21D / Si7021 datasheets: RH = -6 + 125 * S / 2^16, status bits cleared; may leave 0..100 (crop). */
 export function htu21dHumidityPercent(raw: number): number {
@@ -109,7 +109,7 @@ export class HTU21D extends I2CSensor {
 	protected convert(): Sample {
 		const user = this.#readUser();
 		if ((user & USER_SETTINGS) !== (this.#writeUser[1] & USER_SETTINGS)) this.lost(`user register 0x${user.toString(16)}, set to 0x${this.#writeUser[1].toString(16)}`);
-		return this.result(htu21dTemperatureC(this.#temperature), htu21dHumidityPercent(this.#humidity), LIMITS);
+		return this.result(htu21dTemperatureC(this.#temperature), htu21dHumidityPercent(this.#humidity), HTU21D_LIMITS);
 	}
 
 	#readUser(): number {

@@ -63,6 +63,11 @@ export interface Limits {
 	readonly maxC: number;
 }
 
+/** Whether `temperatureC` is one the chip is specified for. */
+export function within(limits: Limits, temperatureC: number): boolean {
+	return temperatureC >= limits.minC && temperatureC <= limits.maxC;
+}
+
 export const BOOLEANS = Object.freeze([false, true]);
 
 /** `options[key]` when present and one of `allowed`; undefined when absent; RangeError otherwise. */
@@ -262,7 +267,7 @@ export abstract class I2CSensor implements Sensor {
 
 	/** The sample for a converted reading; "range" when the temperature is outside what the chip is specified for. */
 	protected result(temperature: number, humidity: number, limits: Limits): Sample {
-		if (!(temperature >= limits.minC && temperature <= limits.maxC))
+		if (!within(limits, temperature))
 			throw this.error("range", `temperature ${temperature.toFixed(2)} C outside ${limits.minC}..${limits.maxC} C`);
 		if (Number.isNaN(humidity)) throw this.error("range", "humidity is not a number");
 		// SHT4x and HTU21D/Si7021 can report a little below 0 or above 100 %RH: their datasheets crop; the other
