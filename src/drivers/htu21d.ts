@@ -9,8 +9,8 @@
  * CRC (init 0x00); Si7021's E0 "temperature of the last RH measurement" has none, so temperature is measured
  * on its own with F3. An all-zero or all-one word is the open/short-circuit diagnostic code: "range". The
  * status bits are cleared, not checked: the datasheet's own RH example (7C 80) has them at 00.
- * After both conversions the user register is read back: a resolution or heater bit no longer as written means
- * the chip was reset since (a brown-out), and its settings are restored before a reading is trusted.
+ * Before each sample's conversions the user register is read back (their times depend on it): a resolution or
+ * heater bit no longer as written means the chip was reset since (a brown-out), and its settings are restored.
  */
 import { CRC_INIT_HTU21D, checkedWord } from "./crc8";
 import { BOOLEANS, I2CSensor, afterMax, command, option } from "./i2c-sensor";
@@ -94,6 +94,7 @@ export class HTU21D extends I2CSensor {
 
 	// Two conversions: humidity (phase 0), then temperature (phase 1).
 	protected start(phase: number): number {
+		if (!phase) this.#checkUser();
 		const command = phase ? HTU21D_COMMANDS.temperature : HTU21D_COMMANDS.humidity;
 		this.issue(command.bytes);
 		return afterMax(command[this.#si7021 ? "si7021Ms" : "htu21dMs"][this.#resolution]);
@@ -107,8 +108,6 @@ export class HTU21D extends I2CSensor {
 	}
 
 	protected convert(): Sample {
-		const user = this.#readUser();
-		if ((user & USER_SETTINGS) !== (this.#writeUser[1] & USER_SETTINGS)) this.lost(`user register 0x${user.toString(16)}, set to 0x${this.#writeUser[1].toString(16)}`);
 		return this.result(htu21dTemperatureC(this.#temperature), htu21dHumidityPercent(this.#humidity), HTU21D_LIMITS);
 	}
 
@@ -120,6 +119,11 @@ export class HTU21D extends I2CSensor {
 		this.#si7021 = variant === "Si7021";
 		this.identified(variant);
 		return user;
+	}
+
+	#checkUser(): void {
+		const user = this.#readUser();
+		if ((user & USER_SETTINGS) !== (this.#writeUser[1] & USER_SETTINGS)) this.lost(`user register 0x${user.toString(16)}, set to 0x${this.#writeUser[1].toString(16)}`);
 	}
 
 	#word(quantity: string): number {

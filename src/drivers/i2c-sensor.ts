@@ -11,10 +11,10 @@
  *
  * Brown-outs: a chip can also reset between two samples without any sample failing, and come back with its
  * power-on settings (SHT3x heater off, BME280 filter off, HDC1080 and HTU21D resolution and heater at their
- * defaults). So a driver checks, once the data are in and before it trusts them, that the chip still holds its
- * settings (a reset-detected status bit, or the settings read back) and calls `lost()` when it does not: the
- * set-up runs again, the measurement is repeated, and `options.onRecovery` is told. A second loss within the
- * same sample fails it.
+ * defaults). So a driver checks, before it trusts a reading, that the chip still holds its settings (a
+ * reset-detected status bit, or the settings read back; once the data are in, or before the measurement where
+ * its timing depends on them) and calls `lost()` when it does not: the set-up runs again, the measurement is
+ * repeated, and `options.onRecovery` is told. A second loss within the same sample fails it.
  *
  * The initialisation is written as `Steps` (see ./steps): bus transactions separated by `yield <ms>`. The
  * measurement, which runs every cycle, is not: in XS every generator, and every pause of one, allocates, and
@@ -156,8 +156,9 @@ export abstract class I2CSensor implements Sensor {
 			this.#begin(0);
 		}
 		catch (error) {
+			if (error === LOST) this.#recover();
 			// The callback never runs from inside sample().
-			this.#clock.set(() => this.#settle(error), 0);
+			else this.#clock.set(() => this.#settle(error), 0);
 		}
 	}
 

@@ -16,14 +16,14 @@ function run(user: string, steps: Step[]) {
 	return { sensor, outcome: sampleOnce(sensor, clock), script };
 }
 
-test("HTU21D resets, keeps the user register's other bits, measures RH (16 ms) and T (50 ms) without hold, reads the register back", () => {
+test("HTU21D resets, keeps the user register's other bits, reads it back, then measures RH (16 ms) and T (50 ms) without hold", () => {
 	const { sensor, outcome, script } = run("02", [
 		{ write: bytes("FE"), at: 0 },
 		{ write: bytes("E7"), at: 16 }, { read: bytes("02") },
 		{ write: bytes("E6 02") },
+		{ write: bytes("E7"), at: 16 }, { read: bytes("02") },
 		{ write: bytes("F5"), at: 16 }, { read: bytes("7C 80 F5"), at: 33 },
 		{ write: bytes("F3"), at: 33 }, { read: bytes("66 58 C8"), at: 84 },
-		{ write: bytes("E7"), at: 84 }, { read: bytes("02") },
 	]);
 	assert.equal(sensor.model, "HTU21D");
 	assert.ok(Math.abs(outcome.sample!.hygrometer.humidity - 54.791) < 1e-4);
@@ -36,9 +36,9 @@ test("an Si7021 (user register 0x3A) is named so and gets its own waits: RH 22.8
 		{ write: bytes("FE") },
 		{ write: bytes("E7") }, { read: bytes("3A") },
 		{ write: bytes("E6 3A") },
+		{ write: bytes("E7") }, { read: bytes("3A") },
 		{ write: bytes("F5"), at: 16 }, { read: bytes("5A 7E EE"), at: 40 },
 		{ write: bytes("F3"), at: 40 }, { read: bytes("6E 6C FE"), at: 52 },
-		{ write: bytes("E7") }, { read: bytes("3A") },
 	]);
 	assert.equal(sensor.model, "Si7021");
 	assert.ok(Math.abs(outcome.sample!.hygrometer.humidity - 38.1818) < 1e-4);
@@ -49,6 +49,7 @@ test("an Si7021 (user register 0x3A) is named so and gets its own waits: RH 22.8
 test("HTU21D rejects the open-circuit code 00 00 00 although its CRC is valid", () => {
 	const { outcome, script } = run("02", [
 		{ write: bytes("FE") }, { write: bytes("E7") }, { read: bytes("02") }, { write: bytes("E6 02") },
+		{ write: bytes("E7") }, { read: bytes("02") },
 		{ write: bytes("F5") }, { read: bytes("7C 80 F5") },
 		{ write: bytes("F3") }, { read: bytes("00 00 00") },
 	]);
@@ -60,6 +61,7 @@ test("HTU21D rejects the open-circuit code 00 00 00 although its CRC is valid", 
 test("HTU21D rejects a humidity word with a bad CRC", () => {
 	const { outcome, script } = run("02", [
 		{ write: bytes("FE") }, { write: bytes("E7") }, { read: bytes("02") }, { write: bytes("E6 02") },
+		{ write: bytes("E7") }, { read: bytes("02") },
 		{ write: bytes("F5") }, { read: bytes("68 3A 7D") },
 	]);
 	assert.equal(outcome.error?.kind, "crc");
