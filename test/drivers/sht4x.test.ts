@@ -73,15 +73,55 @@ test("SHT4x heater: a pulse sample takes the pulse time and reads warmer, and pu
 	sensor.configure({ heaterMw: 200, heaterMs: 1000 });
 	const heated = sampleOnce(sensor, w.clock);
 	assert.equal(heated.ms, 1110);
+	assert.equal(heated.sample!.heater, "on");
 	// 200 mW for 1 s warms the model by 10 C.
 	assert.ok(Math.abs(heated.sample!.thermometer.temperature - (w.env.temperatureAt(w.clock.now) + 10)) < 0.01);
 	w.clock.advance(5000);
 	const plain = sampleOnce(sensor, w.clock);
 	assert.equal(plain.ms, 10);
+	assert.equal(plain.sample!.heater, undefined);
 	assertTracks(plain, chip, w);
 	w.clock.advance(5000);
 	assert.equal(sampleOnce(sensor, w.clock).ms, 1110);
 	sensor.configure({ heaterMw: 0 });
 	w.clock.advance(60_000);
 	assertTracks(sampleOnce(sensor, w.clock), chip, w);
+});
+
+test("SHT4x refuses to heat at or above 65 C ambient, judged from the last unheated reading, and marks the sample", () => {
+	const w = world({ temperature: 70, noise: { temperature: 0 }, swing: { temperature: 0 } });
+	w.bus.attach(0x44, chip.device(w.env));
+	const sensor = open(chip, w);
+	sensor.configure({ heaterMw: 200, heaterMs: 100 });
+	// No unheated reading yet: a plain measurement first.
+	const first = sampleOnce(sensor, w.clock);
+	assert.equal(first.ms, 13 + 10);
+	assert.equal(first.sample!.heater, undefined);
+	const refused = sampleOnce(sensor, w.clock);
+	assert.equal(refused.ms, 10);
+	assert.equal(refused.sample!.heater, "refused");
+	assertTracks(refused, chip, w);
+	w.env.set({ temperature: 30 });
+	// The last unheated reading was 70 C: still refused, though the air has cooled.
+	const cooled = sampleOnce(sensor, w.clock);
+	assert.equal(cooled.sample!.heater, "refused");
+	assertTracks(cooled, chip, w);
+	const heated = sampleOnce(sensor, w.clock);
+	assert.equal(heated.ms, 120);
+	assert.equal(heated.sample!.heater, "on");
+});
+
+test("SHT4x heater duty counts the pulse's 1.1 s maximum: the next 1 s pulse waits 11 s, not 10", () => {
+	const w = world();
+	w.bus.attach(0x44, chip.device(w.env));
+	const sensor = open(chip, w);
+	sampleOnce(sensor, w.clock);
+	sensor.configure({ heaterMw: 20, heaterMs: 1000 });
+	const pulse = sampleOnce(sensor, w.clock);
+	assert.equal(pulse.sample!.heater, "on");
+	const pulseAt = pulse.at - pulse.ms;
+	w.clock.advance(pulseAt + 10_500 - w.clock.now);
+	assert.equal(sampleOnce(sensor, w.clock).sample!.heater, undefined);
+	w.clock.advance(pulseAt + 11_000 - w.clock.now);
+	assert.equal(sampleOnce(sensor, w.clock).sample!.heater, "on");
 });
