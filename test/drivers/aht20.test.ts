@@ -84,3 +84,14 @@ test("the AHT10 driver calibrates an uncalibrated AHT10 with E1 08 00 and reads 
 	assertTracks(sampleOnce(sensor, w.clock), { ...chip, model: "AHT10" }, w);
 	assert.equal(device.calibrated, true);
 });
+
+test("AHT20 set-up waits out the chip's 100 ms power-up: a chip powered just before the sample is used, not found absent", () => {
+	const w = world();
+	const device = new Aht20Model({ env: w.env, timing: "maximum" });
+	w.bus.attach(0x38, device);
+	const sensor = open(chip, w);
+	device.unplug();
+	assertFails(sampleOnce(sensor, w.clock), "absent", chip);
+	device.replug();
+	assertTracks(sampleOnce(sensor, w.clock), chip, w);
+});
