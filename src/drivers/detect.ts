@@ -14,9 +14,10 @@
  *     Probes 0x38, 0x40, 0x44, 0x45, 0x46, 0x76 and 0x77 at 100 kHz without blocking, and calls back once,
  *     asynchronously, with one entry per address where something answered: {address, model, chip}. `model` is
  *     the name to pass to openSensor, or undefined when the chip is not supported (`chip` says what it is:
- *     "BMP280", which has no humidity sensor, "HDC1000", or "unknown device"). Takes about 300 ms with an
- *     AHT20 on the bus (proving one takes a measurement), some 100 ms otherwise. No I2C instance stays open:
- *     every transaction opens and closes its own, so none is open during a wait or at the callback. An address
+ *     "BMP280", which has no humidity sensor, "HDC1000", or "unknown device"). Proving an AHT20 takes a
+ *     measurement (81 ms, up to three times that when it answers late), an HTU21D a temperature conversion
+ *     (up to 51 ms), an SHT3x or SHT4x its serial number (a few ms). No I2C instance stays open: every
+ *     transaction opens and closes its own, so none is open during a wait or at the callback. An address
  *     that is already open (a driver in use) cannot be probed and is not reported.
  *
  *   detectSensors(host.i2c, host.clock, (found) => {
