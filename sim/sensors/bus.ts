@@ -15,7 +15,18 @@
  * the acknowledge) plus one for each START, repeated START and STOP.
  */
 import type { I2C, I2CConstructor, I2COptions } from "src/io";
-import type { SimDevice } from "./device";
+
+/** What answers at an address: a chip model (./device), or a fault of the bus itself (./bus-faults). */
+export interface I2CTarget {
+	/** The fastest clock it answers at; faster transactions are NACKed. */
+	readonly maxHz: number;
+	/** Called on attach with the bus's clock. */
+	connect(ticks: () => number): void;
+	/** A write transfer; false to NACK. */
+	handleWrite(data: Uint8Array, now: number): boolean;
+	/** A read transfer filling `buffer`; false to NACK the read header. */
+	handleRead(buffer: Uint8Array, now: number): boolean;
+}
 
 export interface BusStats {
 	transactions: number;
@@ -34,7 +45,7 @@ export class SimulatedI2CBus {
 	/** The ECMA-419 I2C class for this bus, e.g. `{io: bus.io, data: 21, clock: 22}` as `device.I2C.default`. */
 	readonly io: I2CConstructor;
 	readonly #ticks: () => number;
-	readonly #devices = new Map<number, SimDevice>();
+	readonly #devices = new Map<number, I2CTarget>();
 	readonly #open = new Set<number>();
 	readonly #stats = new Map<number, BusStats>();
 
@@ -49,7 +60,7 @@ export class SimulatedI2CBus {
 		};
 	}
 
-	attach(address: number, device: SimDevice): void {
+	attach(address: number, device: I2CTarget): void {
 		if (this.#devices.has(address)) throw new RangeError(`a device is already attached at 0x${address.toString(16)}`);
 		this.#devices.set(address, device);
 		device.connect(this.#ticks);

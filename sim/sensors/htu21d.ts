@@ -10,6 +10,7 @@
  * A command during a conversion abandons it. The electronic ID and firmware commands are not modelled (NACK).
  */
 import { CRC_INIT_HTU21D, crc8 } from "src/drivers/crc8";
+import { htu21dResolution } from "src/drivers/htu21d";
 import { elapsed } from "src/io";
 import type { DeviceOptions } from "./device";
 import { SimDevice, code, fill, validBits } from "./device";
@@ -98,7 +99,7 @@ export class Htu21dModel extends SimDevice {
 		switch (opcode) {
 			case 0xe3: case 0xf3: case 0xe5: case 0xf5: {
 				const humidity = (opcode & 0x0f) === 0x05;
-				const resolution = ((this.#user >> 6) & 2) | (this.#user & 1);
+				const resolution = htu21dResolution(this.#user);
 				const times = TIMES[this.#variant];
 				const t = times.temperature[resolution];
 				const h = times.humidity[resolution];
@@ -147,7 +148,7 @@ export class Htu21dModel extends SimDevice {
 	}
 
 	#measurement(quantity: "humidity" | "temperature", at: number): Uint8Array {
-		const resolution = ((this.#user >> 6) & 2) | (this.#user & 1);
+		const resolution = htu21dResolution(this.#user);
 		const heater = this.#user & USER_HEATER ? this.#heaterDeltaC : 0;
 		const temperature = code(((this.env.temperatureAt(at) + heater + 46.85) * 65536) / 175.72, 0xffff) & validBits(TEMPERATURE_BITS[resolution]);
 		this.#lastTemperature = temperature;

@@ -44,12 +44,18 @@ export interface NodeOptions {
 }
 
 export interface NodeCounters {
-	/** Successful samples. */
+	/** Successful samples, heated ones aside. */
 	readings: number;
 	/** Telemetry messages handed to the client. */
 	published: number;
 	crcErrors: number;
 	sensorErrors: number;
+	/** Times the sensor was found reset (a brown-out) and its settings restored. */
+	recoveries: number;
+	/** Samples taken right after an SHT4x heater pulse: never published. */
+	heated: number;
+	/** SHT4x heater pulses refused because the last unheated reading was at or above 65 C. */
+	heaterRefused: number;
 }
 
 type Health = "searching" | "ok" | "absent" | "error";
@@ -68,7 +74,7 @@ export class SensorNode {
 	readonly root: string;
 	readonly topics: Topics;
 	readonly boot: string;
-	readonly counters: NodeCounters = { readings: 0, published: 0, crcErrors: 0, sensorErrors: 0 };
+	readonly counters: NodeCounters = { readings: 0, published: 0, crcErrors: 0, sensorErrors: 0, recoveries: 0, heated: 0, heaterRefused: 0 };
 	readonly #host: Host;
 	readonly #config: Config;
 	readonly #client: MqttClient;
@@ -227,9 +233,21 @@ export class SensorNode {
 		else this.#sampled(sample!);
 	};
 
+	readonly #onRecovery = (message: string): void => {
+		this.counters.recoveries++;
+		this.#host.log("warn", `sensor: ${message}`);
+		this.#publishState();
+	};
+
 	#sampled(sample: Sample): void {
-		this.counters.readings++;
 		this.#setHealth("ok", "");
+		// The chip's own heat, not the air's temperature: the datasheet's specifications do not hold.
+		if (sample.heater === "on") {
+			this.counters.heated++;
+			return;
+		}
+		if (sample.heater === "refused") this.counters.heaterRefused++;
+		this.counters.readings++;
 		const settings = this.settings;
 		const reading = this.#telemetry.read(sample, settings);
 		const uptime = this.#uptime();
@@ -264,7 +282,7 @@ export class SensorNode {
 		const open = (chosen: SensorModel, at?: number) => {
 			try {
 				// ECMA-419 options spread over the driver's defaults: an `address: undefined` would override its default.
-				this.#sensor = openSensor(chosen, { sensor: at === undefined ? i2c : { ...i2c, address: at }, clock });
+				this.#sensor = openSensor(chosen, { sensor: at === undefined ? i2c : { ...i2c, address: at }, clock, onRecovery: this.#onRecovery });
 				log("info", `sensor: using ${this.#sensor.model} at 0x${this.#sensor.address.toString(16)}`);
 				this.#setHealth("ok", "");
 				this.#announce();
@@ -397,6 +415,9 @@ export class SensorNode {
 				published: this.counters.published,
 				crcErrors: this.counters.crcErrors,
 				sensorErrors: this.counters.sensorErrors,
+				recoveries: this.counters.recoveries,
+				heated: this.counters.heated,
+				heaterRefused: this.counters.heaterRefused,
 				sent: mqtt.sent,
 				acked: mqtt.acked,
 				resent: mqtt.resent,

@@ -3,31 +3,35 @@
  *
  * configure() has no options (the chip has none). The chip neither NACKs nor stretches while it measures: it
  * answers with its status byte, bit 7 set, and stale data. So the driver waits the datasheet's 80 ms, reads
- * the whole frame, and reads it again until bit 7 clears or the deadline passes. Initialisation: soft reset,
- * then the calibration bit; when it is clear, the init command and a second look (AHT20 datasheet V1.0,
+ * the whole frame, and reads it again until bit 7 clears or the deadline passes. Initialisation: the 100 ms
+ * power-up time first (a set-up follows a boot, a chip that was away, or a reset), soft reset, then the
+ * calibration bit; when it is clear, the init command and a second look (AHT20 datasheet V1.0,
  * and the older sheet's BE 08 00 as Adafruit's driver sends it; newer AHT20s NACK AHT10's E1, older ones
  * accept BE). The vendor's register routine for 0x1B/0x1C/0x1E is undocumented and not attempted.
+ * A frame with the calibration bit clear means the chip was reset since: it is initialised again and measured
+ * again (the chip has no other settings).
  */
 import { CRC_INIT_SENSIRION, crc8 } from "./crc8";
-import { I2CSensor, command } from "./i2c-sensor";
+import { I2CSensor, afterMax, command } from "./i2c-sensor";
 import type { Sample, SensorOptions } from "./sensor";
 import type { Steps } from "./steps";
 
-// AHT20 datasheet V1.0 (trigger, wait 80 ms) and AHT10 technical manual V1.1 (soft reset, 20 ms); init waits
-// from the older AHT20 sheet quoted by Adafruit (10 ms).
+// AHT20 datasheet V1.0 (trigger, wait 80 ms; power-up 100 ms) and AHT10 technical manual V1.1 (soft reset,
+// 20 ms); init waits from the older AHT20 sheet quoted by Adafruit (10 ms).
 export const AHT20_COMMANDS = Object.freeze({
 	measure: command([0xac, 0x33, 0x00], 80),
 	softReset: command([0xba], 20),
 	initAht20: command([0xbe, 0x08, 0x00], 10),
 	initAht10: command([0xe1, 0x08, 0x00], 10),
 });
+const POWER_UP_MS = afterMax(100);
 
 export const AHT20_BUSY = 0x80;
 const CALIBRATED = 0x08;
 // The AHT20 datasheet's readiness test after power-up: (status & 0x18) == 0x18 (bit 4 is undocumented).
 const AHT20_READY = 0x18;
 
-const LIMITS = Object.freeze({ minC: -40, maxC: 85 });
+export const AHT20_LIMITS = Object.freeze({ minC: -40, maxC: 85 });
 
 /** 20-bit humidity code from a frame: status, then RH in bytes 1-2 and the high nibble of byte 3. */
 export function aht20HumidityRaw(frame: Uint8Array): number {
@@ -66,6 +70,7 @@ export class AHT20 extends I2CSensor {
 	configure(_options: Record<string, unknown>): void {}
 
 	protected *initialise(): Steps<void> {
+		yield POWER_UP_MS;
 		yield* this.send(AHT20_COMMANDS.softReset);
 		this.read(this.#status);
 		const ready = this.#aht10 ? CALIBRATED : AHT20_READY;
@@ -94,8 +99,8 @@ export class AHT20 extends I2CSensor {
 	protected convert(): Sample {
 		const frame = this.#frame;
 		if (!this.#aht10 && crc8(frame, 0, 6, CRC_INIT_SENSIRION) !== frame[6]) throw this.error("crc", "frame CRC mismatch");
-		if (!(frame[0] & CALIBRATED)) throw this.error("range", "calibration bit clear");
-		return this.result(aht20TemperatureC(aht20TemperatureRaw(frame)), aht20HumidityPercent(aht20HumidityRaw(frame)), LIMITS);
+		if (!(frame[0] & CALIBRATED)) this.lost(`calibration bit clear (status 0x${frame[0].toString(16)})`);
+		return this.result(aht20TemperatureC(aht20TemperatureRaw(frame)), aht20HumidityPercent(aht20HumidityRaw(frame)), AHT20_LIMITS);
 	}
 
 	#measured(): boolean {

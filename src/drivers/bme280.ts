@@ -7,11 +7,14 @@
  * Forced mode: each sample writes ctrl_hum and ctrl_meas in one transaction (ctrl_hum only takes effect with
  * the ctrl_meas write after it, and a chip that was power cycled gets its settings back at once), waits the
  * datasheet's maximum measurement time, checks the measuring bit, and burst-reads the eight data registers.
+ * The measuring bit is read together with the control and config registers: settings no longer as written
+ * (the config register's filter above all, written only at set-up) mean the chip was reset since (a
+ * brown-out), and they are restored before a reading is trusted.
  * The chip never NACKs for busy. A skipped channel's reset value (0x80000, 0x8000) means the chip lost its
  * configuration: "range". Initialisation: chip ID (constructor; a BMP280 has no humidity and is refused),
  * soft reset, NVM copy, trimming parameters, config register (in sleep mode, as the datasheet requires).
  */
-import { I2CSensor, command, option } from "./i2c-sensor";
+import { I2CSensor, afterMax, command, option } from "./i2c-sensor";
 import type { Sample, SensorOptions } from "./sensor";
 import type { Steps } from "./steps";
 
@@ -22,6 +25,11 @@ const COMMANDS = Object.freeze({
 export const BME280_REGISTER = Object.freeze({ calibration0: 0x88, chipId: 0xd0, calibration1: 0xe1, ctrlHum: 0xf2, status: 0xf3, ctrlMeas: 0xf4, config: 0xf5, data: 0xf7 });
 const BMP280_IDS = Object.freeze([0x56, 0x57, 0x58]);
 const STATUS_MEASURING = 0x08;
+// The bits that hold settings: ctrl_hum's osrs_h; ctrl_meas but its mode, which returns to sleep after a forced
+// measurement; config but its reserved bit 1.
+const CTRL_HUM_SETTINGS = 0x07;
+const CTRL_MEAS_SETTINGS = 0xfc;
+const CONFIG_SETTINGS = 0xfd;
 const STATUS_IM_UPDATE = 0x01;
 const MODE_FORCED = 0x01;
 const SKIPPED_20 = 0x80000;
@@ -103,6 +111,8 @@ export function bme280MaxMeasurementMs(temperature: number, pressure: number, hu
 export class BME280 extends I2CSensor {
 	readonly #pointer = new Uint8Array(1);
 	readonly #byte = new Uint8Array(1);
+	/** ctrl_hum, status, ctrl_meas and config, read in one burst. */
+	readonly #registers = new Uint8Array(4);
 	readonly #data = new Uint8Array(8);
 	readonly #trimming = new Uint8Array(33);
 	readonly #trimming0 = this.#trimming.subarray(0, 26);
@@ -115,6 +125,8 @@ export class BME280 extends I2CSensor {
 	#humidity = 1;
 	#filter = 0;
 	#waitMs = 0;
+	/** The config register as the last set-up wrote it (a configure() since then takes effect at the next set-up). */
+	#configSet = 0;
 
 	constructor(options: SensorOptions) {
 		super("BME280", options, 0x76, 400_000);
@@ -140,7 +152,7 @@ export class BME280 extends I2CSensor {
 		this.#control[1] = OVERSAMPLING.indexOf(this.#humidity);
 		this.#control[3] = (OVERSAMPLING.indexOf(this.#temperature) << 5) | (OVERSAMPLING.indexOf(this.#pressure) << 2) | MODE_FORCED;
 		this.#config[1] = FILTER.indexOf(this.#filter) << 2;
-		this.#waitMs = Math.ceil(bme280MaxMeasurementMs(this.#temperature, this.#pressure, this.#humidity));
+		this.#waitMs = afterMax(bme280MaxMeasurementMs(this.#temperature, this.#pressure, this.#humidity));
 		this.invalidate();
 	}
 
@@ -155,6 +167,7 @@ export class BME280 extends I2CSensor {
 		if (!calibration.T1 || !calibration.P1) throw this.error("range", "trimming parameters are blank");
 		this.#calibration = calibration;
 		this.write(this.#config);
+		this.#configSet = this.#config[1];
 	}
 
 	protected start(): number {
@@ -189,7 +202,14 @@ export class BME280 extends I2CSensor {
 	readonly #copied = (): boolean => !(this.#register(BME280_REGISTER.status) & STATUS_IM_UPDATE);
 
 	#measured(): boolean {
-		return !(this.#register(BME280_REGISTER.status) & STATUS_MEASURING);
+		const registers = this.#registers;
+		this.#pointer[0] = BME280_REGISTER.ctrlHum;
+		this.writeRead(this.#pointer, registers);
+		if (registers[1] & STATUS_MEASURING) return false;
+		const control = this.#control;
+		if ((registers[0] & CTRL_HUM_SETTINGS) !== control[1] || (registers[2] & CTRL_MEAS_SETTINGS) !== (control[3] & CTRL_MEAS_SETTINGS) || (registers[3] & CONFIG_SETTINGS) !== this.#configSet)
+			this.lost(`ctrl_hum 0x${registers[0].toString(16)}, ctrl_meas 0x${registers[2].toString(16)}, config 0x${registers[3].toString(16)}: not as written`);
+		return true;
 	}
 
 	#register(register: number): number {

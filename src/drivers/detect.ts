@@ -12,10 +12,11 @@
  *
  *   detectSensors(bus, clock, callback(found: Detected[]))
  *     Probes 0x38, 0x40, 0x44, 0x45, 0x46, 0x76 and 0x77 at 100 kHz without blocking, and calls back once,
- *     asynchronously, with one entry per address where a chip answered: {address, model, chip}. `model` is
+ *     asynchronously, with one entry per address where something answered: {address, model, chip}. `model` is
  *     the name to pass to openSensor, or undefined when the chip is not supported (`chip` says what it is:
- *     "BMP280", which has no humidity sensor, "HDC1000", or "unknown"). Takes about 100 ms with an AHT20 on
- *     the bus (identifying one takes a measurement), a few ms otherwise. No I2C instance stays open: every
+ *     "BMP280", which has no humidity sensor, "HDC1000", or "unknown device"). Proving an AHT20 takes a
+ *     measurement (81 ms, up to three times that when it answers late), an HTU21D a temperature conversion
+ *     (up to 51 ms), an SHT3x or SHT4x its serial number (a few ms). No I2C instance stays open: every
  *     transaction opens and closes its own, so none is open during a wait or at the callback. An address
  *     that is already open (a driver in use) cannot be probed and is not reported.
  *
@@ -24,22 +25,30 @@
  *       if (model) sensors.push(openSensor(model, {sensor: {...host.i2c, address}, clock: host.clock}));
  *   });
  *
+ * A chip is named only after a reading that proves it: words with a valid CRC where the chip has a CRC,
+ * identification registers that match where it has them, and values in the chip's range. A bus that ACKs
+ * everything and reads 0xFF (or 0x00) fails all of these, and so, with near certainty, do two chips answering
+ * on one address, whose replies are ANDed on the wire: both are reported as an "unknown device".
+ *
  * Collisions: at 0x40 the HTU21D/Si7021 user-register read (E7) comes first: an HDC1080 NACKs E7 as a
  * reserved pointer, while the HDC1080's ID pointers FE/FF would be a soft reset and an unknown command to an
- * HTU21D. At 0x44/0x45 an SHT3x answers the two-byte status command F32D with a CRC'd word; an SHT4x does not,
- * and answers the one-byte serial command 89 with two CRC'd words.
+ * HTU21D. At 0x44/0x45 an SHT3x answers the two-byte status command F32D with a CRC'd word, and its serial
+ * number command 3682 with two; an SHT4x answers neither, and answers the one-byte serial command 89 with two
+ * CRC'd words. Both families are asked, so that an SHT3x and an SHT4x on one address are not taken for one.
+ * At 0x38 an FT6x36 touch controller may sit, and a write there sets its registers: see probeAht20.
  */
 import type { Clock, I2CBus } from "../io";
-import { AHT10, AHT20, AHT20_BUSY, AHT20_COMMANDS } from "./aht20";
+import { AHT10, AHT20, AHT20_BUSY, AHT20_COMMANDS, AHT20_LIMITS, aht20TemperatureC, aht20TemperatureRaw } from "./aht20";
 import { BME280, BME280_REGISTER, bme280Chip } from "./bme280";
-import { CRC_INIT_SENSIRION, checkedWord, crc8 } from "./crc8";
+import { CRC_INIT_HTU21D, CRC_INIT_SENSIRION, checkedWord, crc8 } from "./crc8";
 import { HDC1080, HDC1080_ID } from "./hdc1080";
-import { HTU21D, HTU21D_COMMANDS, htu21dVariant } from "./htu21d";
+import { HTU21D, HTU21D_COMMANDS, HTU21D_LIMITS, htu21dResolution, htu21dTemperatureC, htu21dVariant } from "./htu21d";
+import { afterMax, within } from "./i2c-sensor";
 import type { Sensor, SensorOptions } from "./sensor";
 import { SHT3X_COMMANDS, SHT3x } from "./sht3x";
 import { SHT4X_COMMANDS, SHT4x } from "./sht4x";
 import type { Steps } from "./steps";
-import { Stepper } from "./steps";
+import { Stepper, pollUntil } from "./steps";
 
 export const SENSOR_MODELS = Object.freeze(["SHT3x", "SHT4x", "AHT20", "AHT10", "HTU21D", "Si7021", "HDC1080", "BME280"] as const);
 export type SensorModel = (typeof SENSOR_MODELS)[number];
@@ -66,6 +75,11 @@ export function detectSensors(bus: I2CBus, clock: Clock, callback: (found: Detec
 
 const PROBE_HZ = 100_000;
 const ADDRESSES = Object.freeze([0x38, 0x40, 0x44, 0x45, 0x46, 0x76, 0x77]);
+const UNKNOWN = "unknown device";
+// AHT20 status bit 4: set in every captured AHT20 status (0x18, 0x1C), clear in an FT6x36's usual registers.
+const AHT20_BIT4 = 0x10;
+// HTU21D/Si7021 measurement words: bit 1 of the LSB is 0 for a temperature.
+const HTU21D_HUMIDITY_BIT = 0x02;
 
 function* probeAll(bus: I2CBus): Steps<Detected[]> {
 	const found: Detected[] = [];
@@ -79,7 +93,7 @@ function* probeAll(bus: I2CBus): Steps<Detected[]> {
 function* probe(bus: I2CBus, address: number): Steps<Detected | undefined> {
 	switch (address) {
 		case 0x38: return yield* probeAht20(bus, address);
-		case 0x40: return probe0x40(bus, address);
+		case 0x40: return yield* probe0x40(bus, address);
 		case 0x76: case 0x77: return probeBme280(bus, address);
 		default: return yield* probeSensirion(bus, address);
 	}
@@ -111,50 +125,91 @@ function detected(address: number, model: SensorModel | undefined, chip: string)
 	return Object.freeze({ address, model, chip });
 }
 
-function* probeAht20(bus: I2CBus, address: number): Steps<Detected | undefined> {
-	const frame = new Uint8Array(7);
-	if (!transfer(bus, address, AHT20_COMMANDS.measure.bytes)) return undefined;
-	yield AHT20_COMMANDS.measure.waitMs;
-	if (transfer(bus, address, undefined, frame) && !(frame[0] & AHT20_BUSY) && crc8(frame, 0, 6, CRC_INIT_SENSIRION) === frame[6])
-		return detected(address, "AHT20", "AHT20");
-	return detected(address, undefined, "unknown");
+/** The model when `proven`, else an unknown device. */
+function named(address: number, model: SensorModel, proven: boolean): Detected {
+	return proven ? detected(address, model, model) : detected(address, undefined, UNKNOWN);
 }
 
-function probe0x40(bus: I2CBus, address: number): Detected | undefined {
-	const word = new Uint8Array(2);
+/** An AHT20 frame at rest: not busy, status bit 4 set, and the CRC over the first six bytes. */
+function aht20Frame(frame: Uint8Array): boolean {
+	return (frame[0] & (AHT20_BUSY | AHT20_BIT4)) === AHT20_BIT4 && crc8(frame, 0, 6, CRC_INIT_SENSIRION) === frame[6];
+}
+
+/**
+ * 0x38 is also the address of FT6x36 touch controllers, where a write's first byte is a register address and
+ * the rest is written to the registers: the measurement command AC 33 00 would set registers 0xAC and 0xAD.
+ * So nothing is written until a plain read, which an FT6x36 answers with its registers and changes nothing,
+ * looks like an AHT20 frame at rest. Registers pass that by chance about once in a thousand (the CRC one in
+ * 256, the status pattern one in four): the risk that remains, taken only by a board with both parts. Then a
+ * measurement, polled like the driver does, proves the AHT20.
+ */
+function* probeAht20(bus: I2CBus, address: number): Steps<Detected | undefined> {
+	const frame = new Uint8Array(7);
+	if (!transfer(bus, address, undefined, frame)) return undefined;
+	if (!aht20Frame(frame) || !transfer(bus, address, AHT20_COMMANDS.measure.bytes)) return named(address, "AHT20", false);
+	const read = () => transfer(bus, address, undefined, frame) && !(frame[0] & AHT20_BUSY);
+	const measured = yield* pollUntil(read, AHT20_COMMANDS.measure.waitMs);
+	return named(address, "AHT20", measured && aht20Frame(frame) && within(AHT20_LIMITS, aht20TemperatureC(aht20TemperatureRaw(frame))));
+}
+
+function* probe0x40(bus: I2CBus, address: number): Steps<Detected | undefined> {
+	const word = new Uint8Array(3);
 	if (transfer(bus, address, HTU21D_COMMANDS.readUser.bytes, word.subarray(0, 1))) {
 		const variant = htu21dVariant(word[0]);
-		return detected(address, variant, variant);
+		const temperature = HTU21D_COMMANDS.temperature;
+		const waitMs = afterMax(temperature[variant === "Si7021" ? "si7021Ms" : "htu21dMs"][htu21dResolution(word[0])]);
+		// A temperature conversion: a CRC'd word that is no diagnostic code, marked as a temperature, in range.
+		const measured = transfer(bus, address, temperature.bytes) && (yield* pollUntil(() => transfer(bus, address, undefined, word), waitMs));
+		const raw = checkedWord(word, 0, CRC_INIT_HTU21D);
+		return named(address, variant, measured && raw > 0 && raw !== 0xffff && !(raw & HTU21D_HUMIDITY_BIT) && within(HTU21D_LIMITS, htu21dTemperatureC(raw)));
 	}
-	if (!transfer(bus, address, [HDC1080_ID.manufacturerRegister], word)) return undefined;
+	if (!transfer(bus, address, [HDC1080_ID.manufacturerRegister], word.subarray(0, 2))) return undefined;
 	const manufacturer = (word[0] << 8) | word[1];
-	const device = transfer(bus, address, [HDC1080_ID.deviceRegister], word) ? (word[0] << 8) | word[1] : -1;
+	const device = transfer(bus, address, [HDC1080_ID.deviceRegister], word.subarray(0, 2)) ? (word[0] << 8) | word[1] : -1;
 	if (manufacturer === HDC1080_ID.manufacturer && device === HDC1080_ID.device) return detected(address, "HDC1080", "HDC1080");
-	return detected(address, undefined, manufacturer === HDC1080_ID.manufacturer && device === 0x1000 ? "HDC1000" : "unknown");
+	return detected(address, undefined, manufacturer === HDC1080_ID.manufacturer && device === 0x1000 ? "HDC1000" : UNKNOWN);
+}
+
+// What a Sensirion family's probe found: nothing answered, something answered but proved nothing, the family proven.
+const SILENT = 0;
+const ANSWERED = 1;
+const PROVEN = 2;
+
+/** Two CRC'd words (a serial number): two chips ANDing different serial numbers fail the CRCs. */
+function serialFrame(frame: Uint8Array): boolean {
+	return checkedWord(frame, 0, CRC_INIT_SENSIRION) >= 0 && checkedWord(frame, 3, CRC_INIT_SENSIRION) >= 0;
+}
+
+/** An SHT3x: its status word with CRC, then its serial number. */
+function* proveSht3x(bus: I2CBus, address: number, frame: Uint8Array): Steps<number> {
+	if (!transfer(bus, address, SHT3X_COMMANDS.readStatus.bytes)) return SILENT;
+	yield SHT3X_COMMANDS.readStatus.waitMs;
+	if (!transfer(bus, address, undefined, frame.subarray(0, 3)) || checkedWord(frame, 0, CRC_INIT_SENSIRION) < 0) return ANSWERED;
+	if (!transfer(bus, address, SHT3X_COMMANDS.serial.bytes)) return ANSWERED;
+	yield SHT3X_COMMANDS.serial.waitMs;
+	return transfer(bus, address, undefined, frame) && serialFrame(frame) ? PROVEN : ANSWERED;
+}
+
+/** An SHT4x: its serial number. */
+function* proveSht4x(bus: I2CBus, address: number, frame: Uint8Array): Steps<number> {
+	if (!transfer(bus, address, SHT4X_COMMANDS.serial.bytes)) return SILENT;
+	yield SHT4X_COMMANDS.serial.waitMs;
+	return transfer(bus, address, undefined, frame) && serialFrame(frame) ? PROVEN : ANSWERED;
 }
 
 function* probeSensirion(bus: I2CBus, address: number): Steps<Detected | undefined> {
 	const frame = new Uint8Array(6);
-	let answered = false;
 	// No SHT3x has the address 0x46.
-	if (address !== 0x46 && transfer(bus, address, SHT3X_COMMANDS.readStatus.bytes)) {
-		answered = true;
-		yield SHT3X_COMMANDS.readStatus.waitMs;
-		if (transfer(bus, address, undefined, frame.subarray(0, 3)) && checkedWord(frame, 0, CRC_INIT_SENSIRION) >= 0)
-			return detected(address, "SHT3x", "SHT3x");
-	}
-	if (transfer(bus, address, SHT4X_COMMANDS.serial.bytes)) {
-		answered = true;
-		yield SHT4X_COMMANDS.serial.waitMs;
-		if (transfer(bus, address, undefined, frame) && checkedWord(frame, 0, CRC_INIT_SENSIRION) >= 0 && checkedWord(frame, 3, CRC_INIT_SENSIRION) >= 0)
-			return detected(address, "SHT4x", "SHT4x");
-	}
-	return answered ? detected(address, undefined, "unknown") : undefined;
+	const sht3x = address === 0x46 ? SILENT : yield* proveSht3x(bus, address, frame);
+	const sht4x = yield* proveSht4x(bus, address, frame);
+	if (sht3x === SILENT && sht4x === SILENT) return undefined;
+	// Neither proven, or both: an SHT3x and an SHT4x on one address, where each driver's commands reach the other chip.
+	return named(address, sht3x === PROVEN ? "SHT3x" : "SHT4x", (sht3x === PROVEN) !== (sht4x === PROVEN));
 }
 
 function probeBme280(bus: I2CBus, address: number): Detected | undefined {
 	const id = new Uint8Array(1);
 	if (!transfer(bus, address, [BME280_REGISTER.chipId], id)) return undefined;
 	const chip = bme280Chip(id[0]);
-	return detected(address, chip === "BME280" ? chip : undefined, chip ?? "unknown");
+	return detected(address, chip === "BME280" ? chip : undefined, chip ?? UNKNOWN);
 }

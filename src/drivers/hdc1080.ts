@@ -7,7 +7,9 @@
  * waits their sum plus 20 % and then reads, retrying until a deadline. There is no CRC: the only integrity
  * checks are the two low bits of each word, which the chip always sends as 0, and the all-zero frame of a
  * stuck bus; both are rejected as "range". Initialisation: ID registers (constructor), software reset,
- * configuration.
+ * configuration. After each measurement the configuration is read back: one no longer as written means the
+ * chip was reset since (a brown-out; a reset restores 0x1000, so only settings other than the defaults can be
+ * lost), and it is restored before a reading is trusted.
  */
 import { BOOLEANS, I2CSensor, command, option } from "./i2c-sensor";
 import type { Sample, SensorOptions } from "./sensor";
@@ -23,6 +25,8 @@ const CONFIGURATION = 0x02;
 /** Identification registers and their values (HDC1000 has the same manufacturer and device 0x1000). */
 export const HDC1080_ID = Object.freeze({ manufacturerRegister: 0xfe, deviceRegister: 0xff, manufacturer: 0x5449, device: 0x1050 });
 
+// Bit 11 of the configuration (BTST, battery low) is read-only; the high byte holds every setting.
+const CONFIG_READ_ONLY = 0x08;
 const CONFIG_HEATER = 0x20;
 const CONFIG_MODE_BOTH = 0x10;
 const CONFIG_T11 = 0x04;
@@ -54,6 +58,8 @@ export class HDC1080 extends I2CSensor {
 	#humidityBits: 14 | 11 | 8 = 14;
 	#heater = false;
 	#waitMs = 0;
+	/** The configuration's high byte as the last set-up wrote it. */
+	#configSet = 0;
 
 	constructor(options: SensorOptions) {
 		super("HDC1080", options, 0x40, 400_000);
@@ -81,6 +87,7 @@ export class HDC1080 extends I2CSensor {
 	protected *initialise(): Steps<void> {
 		yield* this.send(COMMANDS.reset);
 		this.write(this.#config);
+		this.#configSet = this.#config[1];
 	}
 
 	protected start(): number {
@@ -96,6 +103,9 @@ export class HDC1080 extends I2CSensor {
 		const frame = this.#frame;
 		const temperature = (frame[0] << 8) | frame[1];
 		const humidity = (frame[2] << 8) | frame[3];
+		// The register read reuses the frame's first word.
+		const config = this.#register(CONFIGURATION) >> 8;
+		if ((config & ~CONFIG_READ_ONLY) !== this.#configSet) this.lost(`configuration 0x${config.toString(16)}00, set to 0x${this.#configSet.toString(16)}00`);
 		if ((temperature | humidity) & 3 || (temperature | humidity) === 0)
 			throw this.error("range", `impossible frame 0x${temperature.toString(16)} 0x${humidity.toString(16)}`);
 		return this.result(hdc1080TemperatureC(temperature), hdc1080HumidityPercent(humidity), LIMITS);

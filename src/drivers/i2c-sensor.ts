@@ -9,6 +9,13 @@
  * busy or reported nonsense, and a chip that was power cycled has lost its set-up, so it is set up again
  * before it is trusted.
  *
+ * Brown-outs: a chip can also reset between two samples without any sample failing, and come back with its
+ * power-on settings (SHT3x heater off, BME280 filter off, HDC1080 and HTU21D resolution and heater at their
+ * defaults). So a driver checks, before it trusts a reading, that the chip still holds its settings (a
+ * reset-detected status bit, or the settings read back; once the data are in, or before the measurement where
+ * its timing depends on them) and calls `lost()` when it does not: the set-up runs again, the measurement is
+ * repeated, and `options.onRecovery` is told. A second loss within the same sample fails it.
+ *
  * The initialisation is written as `Steps` (see ./steps): bus transactions separated by `yield <ms>`. The
  * measurement, which runs every cycle, is not: in XS every generator, and every pause of one, allocates, and
  * the firmware must allocate little per reading on a 32 KB heap. It is a fixed shape instead, driven here with
@@ -24,24 +31,41 @@
 import type { Clock, I2C, TimerId } from "../io";
 import { elapsed } from "../io";
 import type { Sample, SampleCallback, Sensor, SensorErrorKind, SensorOptions } from "./sensor";
-import { SensorError } from "./sensor";
+import { SensorError, chipLabel } from "./sensor";
 import type { Steps } from "./steps";
-import { Stepper } from "./steps";
+import { Stepper, pollUntil } from "./steps";
 
-/** One entry of a chip's command table: the bytes to write and the datasheet's maximum wait after them. */
+/** One entry of a chip's command table: the bytes to write and how long to wait after them (`afterMax`). */
 export interface Command {
 	readonly bytes: readonly number[];
 	readonly waitMs: number;
 }
 
-export function command(bytes: number[], waitMs: number): Command {
-	return Object.freeze({ bytes: Object.freeze(bytes), waitMs });
+/**
+ * The wait for a datasheet maximum of `maxMs`: whole ms, plus one, because a timer of n ticks can end as little
+ * as n - 1 ms after it was set (the tick may be about to change when it is set).
+ */
+export function afterMax(maxMs: number): number {
+	return Math.ceil(maxMs) + 1;
 }
+
+/** A command table entry from the datasheet's maximum time after the command (0: none). */
+export function command(bytes: number[], maxMs: number): Command {
+	return Object.freeze({ bytes: Object.freeze(bytes), waitMs: maxMs ? afterMax(maxMs) : 0 });
+}
+
+/** What `lost()` throws; caught where the sample's steps run. */
+const LOST = Object.freeze(new Error("settings lost"));
 
 /** The temperatures a chip is specified for; a reading outside them is rejected as impossible. */
 export interface Limits {
 	readonly minC: number;
 	readonly maxC: number;
+}
+
+/** Whether `temperatureC` is one the chip is specified for. */
+export function within(limits: Limits, temperatureC: number): boolean {
+	return temperatureC >= limits.minC && temperatureC <= limits.maxC;
 }
 
 export const BOOLEANS = Object.freeze([false, true]);
@@ -63,12 +87,16 @@ export abstract class I2CSensor implements Sensor {
 	#model: string;
 	readonly #io: I2C;
 	readonly #clock: Clock;
+	readonly #onRecovery: ((message: string) => void) | undefined;
 	readonly #stepper: Stepper<void>;
 	readonly #commands: Uint8Array[] = [];
 	/** Set from `sample()` until its callback: a sample is running. */
 	#callback: SampleCallback | undefined;
 	#ready = false;
 	#answered = false;
+	/** What `lost()` found; `#recovered`: the running sample has already restored the settings once. */
+	#lost = "";
+	#recovered = false;
 	#closed = false;
 	/** How many phases the measurement has (HTU21D: two conversions). */
 	protected phases = 1;
@@ -83,6 +111,7 @@ export abstract class I2CSensor implements Sensor {
 		this.#model = model;
 		this.address = sensor.address ?? address;
 		this.#clock = options.clock;
+		this.#onRecovery = options.onRecovery;
 		this.#stepper = new Stepper(options.clock);
 		try {
 			this.#io = new sensor.io({ hz, address, ...sensor });
@@ -118,6 +147,7 @@ export abstract class I2CSensor implements Sensor {
 		}
 		this.#callback = callback;
 		this.#answered = false;
+		this.#recovered = false;
 		if (!this.#ready) {
 			this.#stepper.start(this.#setUp(), this.#setUpDone);
 			return;
@@ -126,8 +156,9 @@ export abstract class I2CSensor implements Sensor {
 			this.#begin(0);
 		}
 		catch (error) {
+			if (error === LOST) this.#recover();
 			// The callback never runs from inside sample().
-			this.#clock.set(() => this.#settle(error), 0);
+			else this.#clock.set(() => this.#settle(error), 0);
 		}
 	}
 
@@ -165,6 +196,12 @@ export abstract class I2CSensor implements Sensor {
 	/** The next sample initialises the chip again (after `configure`). */
 	protected invalidate(): void {
 		this.#ready = false;
+	}
+
+	/** The chip no longer holds its settings (it was reset): restore them and measure again. */
+	protected lost(detail: string): never {
+		this.#lost = detail;
+		throw LOST;
 	}
 
 	protected error(kind: SensorErrorKind, detail: string): SensorError {
@@ -219,17 +256,9 @@ export abstract class I2CSensor implements Sensor {
 		if (entry.waitMs) yield entry.waitMs;
 	}
 
-	/**
-	 * Waits `waitMs` (the datasheet maximum), then checks `ready` until it holds, every quarter of that, giving
-	 * up with "busy" when the chip is still not ready at three times the datasheet maximum.
-	 */
+	/** `pollUntil`, giving up with "busy". */
 	protected *poll(ready: () => boolean, waitMs: number, what: string): Steps<void> {
-		yield waitMs;
-		const start = this.#clock.ticks();
-		while (!ready()) {
-			if (elapsed(start, this.#clock.ticks()) >= 2 * waitMs) throw this.error("busy", `${what} not ready ${3 * waitMs} ms after the command`);
-			yield Math.max(1, Math.ceil(waitMs / 4));
-		}
+		if (!(yield* pollUntil(ready, waitMs))) throw this.error("busy", `${what} not ready ${3 * waitMs} ms after the command`);
 	}
 
 	/** `poll` for a chip that NACKs its read header until the conversion is done. */
@@ -239,7 +268,7 @@ export abstract class I2CSensor implements Sensor {
 
 	/** The sample for a converted reading; "range" when the temperature is outside what the chip is specified for. */
 	protected result(temperature: number, humidity: number, limits: Limits): Sample {
-		if (!(temperature >= limits.minC && temperature <= limits.maxC))
+		if (!within(limits, temperature))
 			throw this.error("range", `temperature ${temperature.toFixed(2)} C outside ${limits.minC}..${limits.maxC} C`);
 		if (Number.isNaN(humidity)) throw this.error("range", "humidity is not a number");
 		// SHT4x and HTU21D/Si7021 can report a little below 0 or above 100 %RH: their datasheets crop; the other
@@ -309,10 +338,22 @@ export abstract class I2CSensor implements Sensor {
 			sample = step();
 		}
 		catch (error) {
-			this.#settle(error);
+			if (error === LOST) this.#recover();
+			else this.#settle(error);
 			return;
 		}
 		if (sample) this.#settle(undefined, sample);
+	}
+
+	#recover(): void {
+		if (this.#recovered) {
+			this.#settle(this.error("bus", `${this.#lost} again, just after its settings were restored`));
+			return;
+		}
+		this.#recovered = true;
+		this.#stepper.start(this.#setUp(), this.#setUpDone);
+		// After the set-up is under way: an exception from the application's callback cannot leave the sample hanging.
+		this.#onRecovery?.(`${chipLabel(this.#model, this.address)}: ${this.#lost}; settings restored`);
 	}
 
 	#settle(error: unknown, sample?: Sample): void {

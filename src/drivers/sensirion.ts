@@ -22,7 +22,7 @@ export abstract class SensirionSensor extends I2CSensor {
 	/** The chip's humidity transfer function. */
 	protected abstract humidityPercent(raw: number): number;
 
-	protected collect(): boolean {
+	protected collect(_phase: number): boolean {
 		return this.tryRead(this.frame);
 	}
 

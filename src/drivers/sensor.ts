@@ -14,6 +14,17 @@ export interface Sample {
 	thermometer: { temperature: number };
 	hygrometer: { humidity: number };
 	barometer?: { pressure: number };
+	/**
+	 * SHT4x heater. "on": measured right after a heater pulse, so the chip's own heat, not the air (the datasheet's
+	 * specifications do not hold): never an ordinary reading. "refused": a pulse was due but the last unheated
+	 * reading was at or above the datasheet's 65 C limit, so this is a plain measurement.
+	 */
+	heater?: "on" | "refused";
+}
+
+/** "SHT3x at 0x44". */
+export function chipLabel(model: string, address: number): string {
+	return `${model} at 0x${address.toString(16).padStart(2, "0")}`;
 }
 
 /**
@@ -32,7 +43,7 @@ export class SensorError extends Error {
 	readonly address: number;
 
 	constructor(kind: SensorErrorKind, model: string, address: number, detail: string) {
-		super(`${model} at 0x${address.toString(16).padStart(2, "0")}: ${detail}`);
+		super(`${chipLabel(model, address)}: ${detail}`);
 		this.kind = kind;
 		this.model = model;
 		this.address = address;
@@ -46,6 +57,8 @@ export interface SensorOptions {
 	sensor: I2CBus & { address?: number; hz?: number };
 	/** Waits for conversions are timers on this clock, never busy loops. */
 	clock: Clock;
+	/** Called with a description each time the driver finds that its chip was reset and restores its settings. */
+	onRecovery?: (message: string) => void;
 }
 
 export interface Sensor {

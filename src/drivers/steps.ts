@@ -12,6 +12,20 @@ export type Steps<T> = Generator<number, T, undefined>;
 
 export type StepsDone<T> = (error: unknown, result?: T) => void;
 
+/**
+ * Waits `waitMs` (a datasheet maximum), then checks `ready` every quarter of it until it holds (true), giving
+ * up (false) when it still does not at three times `waitMs`. Drivers and detection poll a chip alike.
+ */
+export function* pollUntil(ready: () => boolean, waitMs: number): Steps<boolean> {
+	const step = Math.max(1, Math.ceil(waitMs / 4));
+	yield waitMs;
+	for (let waited = waitMs; !ready(); waited += step) {
+		if (waited >= 3 * waitMs) return false;
+		yield step;
+	}
+	return true;
+}
+
 /** Runs one sequence at a time; reusable, so a driver allocates it once. */
 export class Stepper<T> {
 	readonly #clock: Clock;

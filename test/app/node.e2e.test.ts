@@ -162,6 +162,18 @@ describe("a sensor node against Mosquitto", () => {
 		await backend.waitFor((m) => m.topic === "nodes/unplug/state" && m.json().sensor.health === "ok" && m.json().counters.sensorErrors >= 4, "health back to ok");
 	});
 
+	test("counts a brown-out of its sensor as a recovery in state, and keeps publishing", async () => {
+		const simulated = start(broker, "brownout");
+		nodes.push(simulated);
+		await backend.waitFor(telemetryOf("brownout", 1), "a reading");
+		// A power cycle no sample sees: the SHT3x comes back with its status reset-detected bit set.
+		simulated.board.device.replug();
+		const state = (await backend.waitFor((m) => m.topic === "nodes/brownout/state" && m.json().counters.recoveries === 1, "the recovery in state")).json();
+		assert.equal(state.sensor.health, "ok");
+		await backend.waitFor(telemetryOf("brownout", simulated.node.counters.published + 1), "a reading after it");
+		assert.equal(simulated.node.counters.recoveries, 1);
+	});
+
 	test("rejects an oversized retained document without buffering it, and stays connected", async () => {
 		const { node } = start(broker, "big");
 		nodes.push({ node } as SimulatedNode);

@@ -16,13 +16,13 @@ for (const [name, v] of Object.entries<any>(bme280Vectors).filter(([key]) => key
 		const script = scripted(clock, [
 			{ write: bytes("D0"), read: bytes("60"), at: 0 },
 			{ write: bytes("E0 B6"), at: 0 },
-			{ write: bytes("F3"), read: bytes("00"), at: 2 },
+			{ write: bytes("F3"), read: bytes("00"), at: 3 },
 			{ write: bytes("88"), read: bytes(v.reg_0x88_0xA1) },
 			{ write: bytes("E1"), read: bytes(v.reg_0xE1_0xE7) },
 			{ write: bytes("F5 00") },
-			{ write: bytes("F2 01 F4 25"), at: 2 },
-			{ write: bytes("F3"), read: bytes("00"), at: 12 },
-			{ write: bytes("F7"), read: bytes(v.reg_0xF7_0xFE), at: 12 },
+			{ write: bytes("F2 01 F4 25"), at: 3 },
+			{ write: bytes("F2"), read: bytes("01 00 24 00"), at: 14 },
+			{ write: bytes("F7"), read: bytes(v.reg_0xF7_0xFE), at: 14 },
 		]);
 		const sample = sampleOnce(new BME280({ sensor: script.bus, clock }), clock).sample!;
 		assert.ok(Math.abs(sample.thermometer.temperature - v.double.T) < 1e-6);
@@ -37,9 +37,9 @@ test("BME280 rejects a skipped humidity channel (0x8000: the chip lost its confi
 	const clock = new VirtualClock();
 	const script = scripted(clock, [
 		{ write: bytes("D0"), read: bytes("60") },
-		{ write: bytes("E0 B6") }, { write: bytes("F3"), read: bytes("01") }, { write: bytes("F3"), read: bytes("00"), at: 3 },
+		{ write: bytes("E0 B6") }, { write: bytes("F3"), read: bytes("01") }, { write: bytes("F3"), read: bytes("00"), at: 4 },
 		{ write: bytes("88"), read: bytes(v.reg_0x88_0xA1) }, { write: bytes("E1"), read: bytes(v.reg_0xE1_0xE7) }, { write: bytes("F5 00") },
-		{ write: bytes("F2 01 F4 25") }, { write: bytes("F3"), read: bytes("08"), at: 13 }, { write: bytes("F3"), read: bytes("00"), at: 16 },
+		{ write: bytes("F2 01 F4 25") }, { write: bytes("F2"), read: bytes("01 08 25 00"), at: 15 }, { write: bytes("F2"), read: bytes("01 00 24 00"), at: 18 },
 		{ write: bytes("F7"), read: bytes("4F CA 00 81 32 70 80 00") },
 	]);
 	const outcome = sampleOnce(new BME280({ sensor: script.bus, clock }), clock);
@@ -62,7 +62,7 @@ test("BME280 oversampling and filter reach the chip, set the wait, and pressure 
 	sensor.configure({ temperatureOversampling: 2, pressureOversampling: 16, humidityOversampling: 1, filter: 4 });
 	const slow = sampleOnce(sensor, w.clock);
 	assertTracks(slow, chip, w);
-	assert.equal(slow.ms, 2 + 47);
+	assert.equal(slow.ms, 3 + 48);
 	assert.equal(device.register(0xf2), 0x01);
 	assert.equal(device.register(0xf4), (2 << 5) | (5 << 2));
 	assert.equal(device.register(0xf5), 2 << 2);

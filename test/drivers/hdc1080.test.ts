@@ -15,17 +15,17 @@ function run(frames: string[]) {
 		{ write: bytes("FE"), read: bytes("54 49"), at: 0 },
 		{ write: bytes("FF"), read: bytes("10 50"), at: 0 },
 		{ write: bytes("02 80 00"), at: 0 },
-		{ write: bytes("02 10 00"), at: 15 },
-		...frames.flatMap((frame) => [{ write: bytes("00") }, { read: bytes(frame) }]),
+		{ write: bytes("02 10 00"), at: 16 },
+		...frames.flatMap((frame) => [{ write: bytes("00") }, { read: bytes(frame) }, { write: bytes("02"), read: bytes("10 00") }]),
 	]);
 	const sensor = new HDC1080({ sensor: script.bus, clock });
 	return { clock, script, sensor };
 }
 
-test("HDC1080 checks its IDs, resets, configures mode 1 and reads T and RH 16 ms after the trigger", () => {
+test("HDC1080 checks its IDs, resets, configures mode 1, reads T and RH 16 ms after the trigger, and the configuration back", () => {
 	const { clock, script, sensor } = run(["64 D8 80 00", "66 00 4C CC"]);
 	const first = sampleOnce(sensor, clock);
-	assert.equal(first.ms, 15 + 16);
+	assert.equal(first.ms, 16 + 16);
 	assert.ok(Math.abs(first.sample!.thermometer.temperature - 24.9969) < 1e-4);
 	assert.equal(first.sample!.hygrometer.humidity, 50);
 	const second = sampleOnce(sensor, clock).sample!;
@@ -60,7 +60,7 @@ test("HDC1080 resolutions and heater go to the configuration register and shorte
 	sensor.configure({ temperatureBits: 11, humidityBits: 8, heater: true });
 	const fast = sampleOnce(sensor, w.clock);
 	assert.equal(device.config, 0x3600);
-	assert.equal(fast.ms, 15 + Math.ceil((3.65 + 2.5) * 1.2));
+	assert.equal(fast.ms, 16 + Math.ceil((3.65 + 2.5) * 1.2));
 	// 11-bit temperature is in steps of 0.08 C, 8-bit humidity 0.4 %RH; the heater warms the model 0.5 C.
 	assert.ok(Math.abs(fast.sample!.thermometer.temperature - 0.5 - w.env.temperatureAt(w.clock.now)) < 0.1);
 	assert.ok(Math.abs(fast.sample!.hygrometer.humidity - w.env.humidityAt(w.clock.now)) < 0.45);

@@ -16,13 +16,14 @@ function run(user: string, steps: Step[]) {
 	return { sensor, outcome: sampleOnce(sensor, clock), script };
 }
 
-test("HTU21D resets, keeps the user register's other bits, then measures RH (16 ms) and T (50 ms) without hold", () => {
+test("HTU21D resets, keeps the user register's other bits, reads it back, then measures RH (16 ms) and T (50 ms) without hold", () => {
 	const { sensor, outcome, script } = run("02", [
 		{ write: bytes("FE"), at: 0 },
-		{ write: bytes("E7"), at: 15 }, { read: bytes("02") },
+		{ write: bytes("E7"), at: 16 }, { read: bytes("02") },
 		{ write: bytes("E6 02") },
-		{ write: bytes("F5"), at: 15 }, { read: bytes("7C 80 F5"), at: 31 },
-		{ write: bytes("F3"), at: 31 }, { read: bytes("66 58 C8"), at: 81 },
+		{ write: bytes("E7"), at: 16 }, { read: bytes("02") },
+		{ write: bytes("F5"), at: 16 }, { read: bytes("7C 80 F5"), at: 33 },
+		{ write: bytes("F3"), at: 33 }, { read: bytes("66 58 C8"), at: 84 },
 	]);
 	assert.equal(sensor.model, "HTU21D");
 	assert.ok(Math.abs(outcome.sample!.hygrometer.humidity - 54.791) < 1e-4);
@@ -30,13 +31,14 @@ test("HTU21D resets, keeps the user register's other bits, then measures RH (16 
 	script.done();
 });
 
-test("an Si7021 (user register 0x3A) is named so and gets its own waits: RH 23 ms including T, then T 11 ms", () => {
+test("an Si7021 (user register 0x3A) is named so and gets its own waits: RH 22.8 ms including T, then T 10.8 ms", () => {
 	const { sensor, outcome, script } = run("3A", [
 		{ write: bytes("FE") },
 		{ write: bytes("E7") }, { read: bytes("3A") },
 		{ write: bytes("E6 3A") },
-		{ write: bytes("F5"), at: 15 }, { read: bytes("5A 7E EE"), at: 38 },
-		{ write: bytes("F3"), at: 38 }, { read: bytes("6E 6C FE"), at: 49 },
+		{ write: bytes("E7") }, { read: bytes("3A") },
+		{ write: bytes("F5"), at: 16 }, { read: bytes("5A 7E EE"), at: 40 },
+		{ write: bytes("F3"), at: 40 }, { read: bytes("6E 6C FE"), at: 52 },
 	]);
 	assert.equal(sensor.model, "Si7021");
 	assert.ok(Math.abs(outcome.sample!.hygrometer.humidity - 38.1818) < 1e-4);
@@ -47,6 +49,7 @@ test("an Si7021 (user register 0x3A) is named so and gets its own waits: RH 23 m
 test("HTU21D rejects the open-circuit code 00 00 00 although its CRC is valid", () => {
 	const { outcome, script } = run("02", [
 		{ write: bytes("FE") }, { write: bytes("E7") }, { read: bytes("02") }, { write: bytes("E6 02") },
+		{ write: bytes("E7") }, { read: bytes("02") },
 		{ write: bytes("F5") }, { read: bytes("7C 80 F5") },
 		{ write: bytes("F3") }, { read: bytes("00 00 00") },
 	]);
@@ -58,6 +61,7 @@ test("HTU21D rejects the open-circuit code 00 00 00 although its CRC is valid", 
 test("HTU21D rejects a humidity word with a bad CRC", () => {
 	const { outcome, script } = run("02", [
 		{ write: bytes("FE") }, { write: bytes("E7") }, { read: bytes("02") }, { write: bytes("E6 02") },
+		{ write: bytes("E7") }, { read: bytes("02") },
 		{ write: bytes("F5") }, { read: bytes("68 3A 7D") },
 	]);
 	assert.equal(outcome.error?.kind, "crc");
@@ -69,11 +73,11 @@ test("HTU21D humidityBits and heater go to the user register, with the shorter w
 	const device = new Htu21dModel({ env: w.env });
 	w.bus.attach(0x40, device);
 	const sensor = open(chip, w);
-	assert.equal(sampleOnce(sensor, w.clock).ms, 15 + 16 + 50);
+	assert.equal(sampleOnce(sensor, w.clock).ms, 16 + 17 + 51);
 	sensor.configure({ humidityBits: 8 });
 	const coarse = sampleOnce(sensor, w.clock);
 	assert.equal(device.user & 0x81, 0x01);
-	assert.equal(coarse.ms, 15 + 3 + 13);
+	assert.equal(coarse.ms, 16 + 4 + 14);
 	// 8-bit humidity is in steps of 125/256 %RH, 12-bit temperature in steps of 0.043 C.
 	assertTracks(coarse, { ...chip, tolerance: { temperature: 0.05, humidity: 0.5 } }, w);
 	sensor.configure({ humidityBits: 12, heater: true });

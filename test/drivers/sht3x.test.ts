@@ -3,25 +3,33 @@ import { test } from "node:test";
 import { VirtualClock } from "../../hosts/node/virtual-clock";
 import { SHT3x } from "../../src/drivers/sht3x";
 import type { Sht3xModel } from "../../sim/sensors/sht3x";
+import type { Step } from "./script";
 import { bytes, scripted } from "./script";
 import { CHIPS, assertTracks, open, sampleOnce, world } from "./world";
 
 const chip = CHIPS.find((c) => c.model === "SHT3x")!;
 
+const SET_UP: Step[] = [{ write: bytes("30 A2") }, { write: bytes("30 41") }, { write: bytes("F3 2D") }, { read: bytes("00 00 81") }];
+const measure = (frame: string): Step[] => [{ write: bytes("24 00") }, { read: bytes(frame) }, { write: bytes("F3 2D") }, { read: bytes("00 00 81") }];
+
 function setUp(reads: string[]) {
 	const clock = new VirtualClock();
 	const script = scripted(clock, [
 		{ write: bytes("F3 2D"), at: 0 },
-		{ write: bytes("30 A2"), at: 0 },
-		{ write: bytes("F3 2D"), at: 2 },
-		{ read: bytes("80 10 E1"), at: 3 },
-		...reads.flatMap((frame, i) => [{ write: bytes("24 00") }, { read: bytes(frame), at: 18 + 15 * i }]),
+		{ write: bytes("30 A2"), at: 2 },
+		{ write: bytes("30 41"), at: 4 },
+		{ write: bytes("F3 2D"), at: 6 },
+		{ read: bytes("00 00 81"), at: 8 },
+		...reads.flatMap((frame, i) => [
+			{ write: bytes("24 00"), at: 8 + 18 * i }, { read: bytes(frame), at: 24 + 18 * i },
+			{ write: bytes("F3 2D"), at: 24 + 18 * i }, { read: bytes("00 00 81"), at: 26 + 18 * i },
+		]),
 	]);
 	const sensor = new SHT3x({ sensor: { ...script.bus, address: 0x44 }, clock });
 	return { clock, script, sensor };
 }
 
-test("SHT3x resets, reads its status with CRC, then measures with 24 00 and reads 15 ms later", () => {
+test("SHT3x keeps 1 ms of bus idle after each command, resets, clears and reads its status, measures with 24 00 for 15 ms, reads the status after", () => {
 	const { clock, script, sensor } = setUp(["66 66 93 80 00 A2", "5E B9 3C 7A E1 A4"]);
 	const first = sampleOnce(sensor, clock).sample!;
 	assert.ok(Math.abs(first.thermometer.temperature - 25) < 1e-4);
@@ -43,10 +51,8 @@ test("SHT3x rejects the all-zero frame (valid CRCs, -45 C) as range, and sets th
 	const clock = new VirtualClock();
 	const script = scripted(clock, [
 		{ write: bytes("F3 2D") },
-		{ write: bytes("30 A2") }, { write: bytes("F3 2D") }, { read: bytes("80 10 E1") },
-		{ write: bytes("24 00") }, { read: bytes("00 00 81 00 00 81") },
-		{ write: bytes("30 A2") }, { write: bytes("F3 2D") }, { read: bytes("80 10 E1") },
-		{ write: bytes("24 00") }, { read: bytes("FF FF AC FF FF AC") },
+		...SET_UP, ...measure("00 00 81 00 00 81"),
+		...SET_UP, ...measure("FF FF AC FF FF AC"),
 	]);
 	const sensor = new SHT3x({ sensor: script.bus, clock });
 	assert.equal(sampleOnce(sensor, clock).error?.kind, "range");
@@ -54,14 +60,14 @@ test("SHT3x rejects the all-zero frame (valid CRCs, -45 C) as range, and sets th
 	script.done();
 });
 
-test("SHT3x low repeatability waits its 4 ms instead of 15", () => {
+test("SHT3x low repeatability waits its 4 ms (and the margin) instead of 15", () => {
 	const w = world();
 	w.bus.attach(0x44, chip.device(w.env));
 	const sensor = open(chip, w);
-	assert.equal(sampleOnce(sensor, w.clock).ms, 3 + 15);
-	assert.equal(sampleOnce(sensor, w.clock).ms, 15);
+	assert.equal(sampleOnce(sensor, w.clock).ms, 8 + 16 + 2);
+	assert.equal(sampleOnce(sensor, w.clock).ms, 16 + 2);
 	sensor.configure({ repeatability: "low" });
-	assert.equal(sampleOnce(sensor, w.clock).ms, 3 + 4);
+	assert.equal(sampleOnce(sensor, w.clock).ms, 8 + 5 + 2);
 	assertTracks(sampleOnce(sensor, w.clock), chip, w);
 });
 
