@@ -93,8 +93,38 @@ export interface Validated {
 	errors: string[];
 }
 
+/**
+ * Deepest array/object nesting JSON.parse may see. A document is a flat object, so this is generous; the
+ * bound exists because JSON.parse recurses on the XS stack, and a retained `[[[[...` of 1 KB overflows it:
+ * an abort the firmware cannot catch, on every boot, for as long as the document stays retained.
+ */
+export const MAX_DOCUMENT_DEPTH = 8;
+
+const charCodeAt = String.prototype.charCodeAt;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/** Whether `text` nests arrays and objects at most `max` deep, strings skipped (the text need not be JSON). */
+export function nestsAtMost(text: string, max: number): boolean {
+	let depth = 0;
+	let inString = false;
+	for (let i = 0, length = text.length; i < length; i++) {
+		const c = charCodeAt.call(text, i);
+		if (inString) {
+			if (c === BACKSLASH) i++;
+			else if (c === QUOTE) inString = false;
+		}
+		else if (c === QUOTE) inString = true;
+		// [ and { are 0x5b and 0x7b; ] and } are 0x5d and 0x7d.
+		else if ((c | 0x20) === 0x7b && ++depth > max) return false;
+		else if ((c | 0x20) === 0x7d) depth--;
+	}
+	return true;
+}
+
 /** Validates one config document as a whole. `text` is the raw payload, already known to be UTF-8. */
 export function validateDocument(text: string): Validated {
+	if (!nestsAtMost(text, MAX_DOCUMENT_DEPTH)) return { errors: [`nested deeper than ${MAX_DOCUMENT_DEPTH} levels`] };
 	let document: unknown;
 	try {
 		document = JSON.parse(text);

@@ -166,6 +166,12 @@ async function simulator(broker: Mosquitto): Promise<void> {
 		(/"status":"applied"/.test(report.text) ? ok : fail)(`config/state reports rev 3 applied`);
 		await watch.until("telemetry in °F", (m) => m.topic.endsWith("/telemetry") && m.text.includes("°F"));
 		ok("telemetry follows the document (°F)");
+		// JSON.parse recurses on the XS stack: this document used to abort the engine on every boot.
+		await watch.publish(`nodes/${id}/config`, "[".repeat(512) + "]".repeat(512), true);
+		await watch.until("the deep document refused", (m) => m.topic.endsWith("/config/state") && m.text.includes("nested deeper than"));
+		const after = watch.messages.length;
+		await watch.until("telemetry after it", (m) => m.topic.endsWith("/telemetry") && watch.messages.indexOf(m as (typeof watch.messages)[number]) >= after);
+		ok("a retained document nested 512 deep is refused, and the node reads on");
 		// Cleared on the broker, so what the node shows after the restart can only come from its own storage.
 		await watch.publish(`nodes/${id}/config`, "", true);
 		await watch.until("cleared document applied", (m) => m.topic.endsWith("/config/state") && /"device":\{"status":"[a-z]+","rev":null/.test(m.text));
