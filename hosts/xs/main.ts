@@ -5,6 +5,7 @@
  */
 import { Bridge } from "./bridge";
 import { XsClock, createXsHost } from "./host";
+import { petrify } from "./preload";
 import { EVENT, STATUS_FIELDS, type BootOptions, type XsMemory, type XsStatus } from "./protocol";
 import { xsnap } from "./xsnap";
 import { SensorNode } from "src/app/node";
@@ -105,3 +106,5 @@ function json(value: unknown): ArrayBuffer {
 }
 
 new XsFirmware();
+// Every module has run: this is where a build's preload ends, and the Node side has not booted the node yet.
+petrify(PRELOADED_BINDINGS);

@@ -103,7 +103,7 @@ describe("the firmware's memory in the XS engine", () => {
 		const node = heap(total.slots - binding.slots, total.chunks - binding.chunks, booted.slotBytes);
 		figures.heap = { slotBytes: booted.slotBytes, realm: heap(realm.slots, realm.chunks, realm.slotBytes), code, total, binding, node };
 		t.diagnostic(`XS realm: ${realm.slots} slots, ${realm.chunks} chunk bytes`);
-		t.diagnostic(`bundle code and definitions (flash on a board, when preloaded): +${code.slots} slots, +${code.chunks} chunk bytes = ${code.bytes} B here, ${code.mcu} B on an MCU`);
+		t.diagnostic(`bundle code and definitions (flash on a board, when preloaded; here with the preload imitation's record of them): +${code.slots} slots, +${code.chunks} chunk bytes = ${code.bytes} B here, ${code.mcu} B on an MCU`);
 		t.diagnostic(`after boot, connected, first reading sent: +${total.slots} slots, +${total.chunks} chunk bytes, of which the XS binding and simulated board ${binding.slots} slots + ${binding.chunks} chunk bytes`);
 		t.diagnostic(`the node's own state (RAM on a board): ${node.slots} slots + ${node.chunks} chunk bytes = ${node.bytes} B here, ${node.mcu} B on an MCU`);
 		assert.ok(node.slots > 0 && node.chunks > 0, "the node holds some state");

@@ -33,6 +33,8 @@ export interface XsBootOptions {
 	mqtt?: Record<string, unknown>;
 	environment?: EnvironmentOptions;
 	mac?: string;
+	/** The firmware: bundleFirmware() by default. */
+	bundle?: FirmwareBundle;
 	/** The worker binary: the stock one by default, or memoryWorker() for memory figures. */
 	binary?: string;
 	/** Where the node's log lines go, besides `logs`. */
@@ -89,7 +91,7 @@ interface Waiter {
 export async function bootInXs(options: XsBootOptions): Promise<XsNode> {
 	const binary = options.binary ?? STOCK_WORKER;
 	if (!fs.existsSync(binary)) throw new Error(`no XS worker at ${binary}: @agoric/xsnap builds it when it is installed (npm ci)`);
-	const bundle = await bundleFirmware();
+	const bundle = options.bundle ?? await bundleFirmware();
 	const node = new XsBridgeServer({ ...options, binary }, bundle);
 	try {
 		await node.start();
