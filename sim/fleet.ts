@@ -88,6 +88,7 @@ export function startSimulatedNode(options: SimulatedNodeOptions): SimulatedNode
 		host,
 		id: options.id,
 		root: options.root,
+		hardware: "simulator on Node.js",
 		settings: { host: options.broker.host, port: options.broker.port, ...options.settings },
 		mqtt: options.mqtt,
 		rollbackMs: options.rollbackMs,
