@@ -289,7 +289,8 @@ export class SensorNode {
 
 	/** The error in force came from `source` and its cause is gone: it becomes the past error. */
 	#clearError(source: string): boolean {
-		if (!this.#lastError.startsWith(source)) return false;
+		// Runs after every good reading: XS would box the string for startsWith, so the usual "" goes first.
+		if (!this.#lastError || !this.#lastError.startsWith(source)) return false;
 		this.#pastError = this.#lastError;
 		this.#pastErrorAt = this.#lastErrorAt;
 		this.#pastErrorCleared = this.#uptime();
