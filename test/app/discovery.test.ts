@@ -14,8 +14,8 @@ const settings = (extra: Settings = {}): Settings => ({ ...DEFAULTS, ...extra })
 const VARIANTS: Settings[] = [];
 for (const unit of ["C", "F"])
 	for (const discovery of [true, false])
-		for (const deltas of [{}, { deltaT: 0.2 }, { deltaH: 2 }])
-			for (const timing of [{ interval: 1, maxSilence: 1 }, { interval: 60 }, { interval: 86400, maxSilence: 86400 }])
+		for (const deltas of [{}, { deltaT: 0.2 }, { deltaH: 2 }] as Settings[])
+			for (const timing of [{ interval: 1, maxSilence: 1 }, { interval: 60 }, { interval: 86400, maxSilence: 86400 }] as Settings[])
 				VARIANTS.push(settings({ unit, discovery, ...deltas, ...timing }));
 
 describe("Home Assistant discovery", () => {
