@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { startEmbeddedBroker, type EmbeddedBroker } from "./broker";
-import { simulatedMac, startSimulatedNode, type SimulatedNode } from "./fleet";
+import { SIMULATOR_OUTBOX, simulatedMac, startSimulatedNode, type SimulatedNode } from "./fleet";
 import { SIMULATED_CHIPS, type SimulatedChip } from "./sensors/board";
 import { consoleLog } from "../hosts/node/log";
 import { FIRMWARE_VERSION } from "../src/app/node";
@@ -33,9 +33,6 @@ const HELP = `Usage: npm start -- [options]
 Settings the node stored from config documents in earlier runs (broker, interval, ...) take precedence
 over these flags, as on a board; the node says so when they do, and --fresh forgets them.
 `;
-
-/** The simulator's outbox, the ESP32's budget (manifest.json); the client's default is the ESP8266's 16 / 4 KB. */
-const OUTBOX = { messages: 64, bytes: 16 * 1024 };
 
 function fail(message: string): never {
 	process.stderr.write(`npm start: ${message}\n\n${HELP}`);
@@ -135,7 +132,7 @@ for (let i = 0; i < devices; i++) {
 		id: devices > 1 ? `node-${simulatedMac(machine).slice(-6)}-${i}` : args.id,
 		root: args.root,
 		settings,
-		mqtt: { outbox: OUTBOX },
+		mqtt: { outbox: SIMULATOR_OUTBOX },
 		log: nodeLog(label),
 	}));
 }

@@ -7,6 +7,7 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { describe, test } from "node:test";
+import { SIMULATOR_OUTBOX } from "../../sim/fleet";
 import { discoveryTopic } from "../../src/app/discovery";
 import { DEFAULTS, SETTINGS } from "../../src/app/settings";
 import { topicsFor } from "../../src/app/topics";
@@ -68,5 +69,15 @@ describe("the README agrees with the code", () => {
 		const documented = table("| topic | retained | what |").map(([topic]) => expand(names(topic)[0]));
 		const used = [...Object.values(topicsFor("nodes", id)), discoveryTopic(id, "<quantity>")];
 		assert.deepEqual(documented.sort(), used.sort());
+	});
+
+	test("npm start's outbox is the one the README and manifest.json give the simulator", () => {
+		const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, "manifest.json"), "utf8"));
+		for (const platform of ["lin", "mac", "win"]) {
+			const { outbox_messages, outbox_bytes } = manifest.platforms[platform].config;
+			assert.deepEqual({ messages: Number(outbox_messages), bytes: Number(outbox_bytes) }, SIMULATOR_OUTBOX, platform);
+		}
+		assert.ok(README.includes(`${SIMULATOR_OUTBOX.bytes / 1024} KB (${SIMULATOR_OUTBOX.messages} messages) on the ESP32 and the simulator`));
+		assert.ok(README.includes(`The simulator's outbox is ${SIMULATOR_OUTBOX.messages} messages / ${SIMULATOR_OUTBOX.bytes / 1024} KB`));
 	});
 });
