@@ -137,6 +137,18 @@ for (let i = 0; i < devices; i++) {
 	}));
 }
 
+// Before the banner: a Ctrl-C as soon as it shows must still stop the nodes gracefully.
+let stopping = false;
+process.on("SIGINT", async () => {
+	if (stopping) process.exit(130);
+	stopping = true;
+	process.stdout.write(`\n${time()} stopping: each node publishes "offline" and disconnects\n`);
+	await Promise.all(nodes.map(({ node }) => new Promise<void>((resolve) => node.stop(resolve))));
+	await embedded?.close();
+	process.stdout.write(`${time()} stopped\n`);
+	process.exit(0);
+});
+
 const first = nodes[0].node;
 // What the node runs with, which stored settings may have changed from what the flags asked for.
 const inForce = first.broker;
@@ -169,14 +181,3 @@ if (devices > 1) {
 function storeDirNote(): string {
 	return devices > 1 ? "" : `; its settings persist in ${path.join(storeDir, `${args.id ?? "default"}.json`)} (--fresh forgets them)`;
 }
-
-let stopping = false;
-process.on("SIGINT", async () => {
-	if (stopping) process.exit(130);
-	stopping = true;
-	process.stdout.write(`\n${time()} stopping: each node publishes "offline" and disconnects\n`);
-	await Promise.all(nodes.map(({ node }) => new Promise<void>((resolve) => node.stop(resolve))));
-	await embedded?.close();
-	process.stdout.write(`${time()} stopped\n`);
-	process.exit(0);
-});
