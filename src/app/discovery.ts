@@ -12,7 +12,7 @@ import type { Settings } from "./settings";
 
 export const DISCOVERY_PREFIX = "homeassistant";
 export const HA_STATUS_TOPIC = `${DISCOVERY_PREFIX}/status`;
-export const ORIGIN = "sensor-node-firmware";
+const ORIGIN = "sensor-node-firmware";
 
 const QUANTITIES = Object.freeze([
 	Object.freeze({ key: "temperature", name: "Temperature" }),
