@@ -16,6 +16,12 @@ import { SensorNode, type NodeOptions } from "../src/app/node";
 import type { Settings } from "../src/app/settings";
 import type { Clock, Log, TcpConstructor, TimerId } from "../src/io";
 
+/**
+ * `npm start`'s outbox: what manifest.json gives Moddable's simulators and the ESP32. The client's default
+ * is the ESP8266's 16 messages / 4 KB; tests and benchmarks choose their own.
+ */
+export const SIMULATOR_OUTBOX = Object.freeze({ messages: 64, bytes: 16 * 1024 });
+
 export interface SimulatedNodeOptions {
 	broker: { host: string; port: number };
 	chip: SimulatedChip;
@@ -88,6 +94,7 @@ export function startSimulatedNode(options: SimulatedNodeOptions): SimulatedNode
 		host,
 		id: options.id,
 		root: options.root,
+		hardware: "simulator on Node.js",
 		settings: { host: options.broker.host, port: options.broker.port, ...options.settings },
 		mqtt: options.mqtt,
 		rollbackMs: options.rollbackMs,

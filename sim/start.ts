@@ -8,55 +8,75 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { startEmbeddedBroker, type EmbeddedBroker } from "./broker";
-import { simulatedMac, startSimulatedNode, type SimulatedNode } from "./fleet";
+import { SIMULATOR_OUTBOX, simulatedMac, startSimulatedNode, type SimulatedNode } from "./fleet";
 import { SIMULATED_CHIPS, type SimulatedChip } from "./sensors/board";
 import { consoleLog } from "../hosts/node/log";
 import { FIRMWARE_VERSION } from "../src/app/node";
+import { settingsFromStrings } from "../src/app/settings";
+import { topicProblem } from "../src/app/topics";
 import type { Log } from "../src/io";
 
 const HELP = `Usage: npm start -- [options]
 
-  --broker mqtt://host:port   use this broker instead of the embedded one
+  --broker mqtt://[user:password@]host[:port]
+                              use this broker instead of the embedded one (port 1883 by default)
+  --user <name>               broker user name (overrides one in --broker)
+  --password <secret>         broker password (overrides one in --broker; needs a user name)
   --sensor <chip>             simulated chip: ${SIMULATED_CHIPS.join(", ")} (default SHT3x)
-  --id <id>                   node id (default: derived from a simulated MAC)
+  --id <id>                   node id: letters, digits, _ and - (default: derived from a simulated MAC)
   --root <root>               topic root (default nodes)
-  --interval <seconds>        reading interval (default 5; a device defaults to 60)
+  --interval <seconds>        reading interval, 1-86400 (default 5; a device defaults to 60)
   --devices <n>               run a fleet of n simulated nodes
   --fresh                     forget what the node stored in earlier runs
-  --help                      this text
+  -h, --help                  this text
+
+Settings the node stored from config documents in earlier runs (broker, interval, ...) take precedence
+over these flags, as on a board; the node says so when they do, and --fresh forgets them.
 `;
 
 function fail(message: string): never {
-	process.stderr.write(`${message}\n\n${HELP}`);
+	process.stderr.write(`npm start: ${message}\n\n${HELP}`);
 	process.exit(2);
 }
 
-const { values: args } = parseArgs({
-	options: {
-		broker: { type: "string" },
-		sensor: { type: "string", default: "SHT3x" },
-		id: { type: "string" },
-		root: { type: "string", default: "nodes" },
-		interval: { type: "string", default: "5" },
-		devices: { type: "string", default: "1" },
-		fresh: { type: "boolean", default: false },
-		help: { type: "boolean", default: false },
-	},
-});
+const OPTIONS = {
+	broker: { type: "string" },
+	user: { type: "string" },
+	password: { type: "string" },
+	sensor: { type: "string", default: "SHT3x" },
+	id: { type: "string" },
+	root: { type: "string", default: "nodes" },
+	interval: { type: "string", default: "5" },
+	devices: { type: "string", default: "1" },
+	fresh: { type: "boolean", default: false },
+	help: { type: "boolean", short: "h", default: false },
+} as const;
+
+function parse() {
+	try {
+		return parseArgs({ options: OPTIONS }).values;
+	}
+	catch (error) {
+		// Node's messages go on with advice about "--" that does not apply here: the first sentence says it.
+		fail((error as Error).message.split(". ")[0]);
+	}
+}
+
+const args = parse();
 if (args.help) {
 	process.stdout.write(HELP);
 	process.exit(0);
 }
 const chip = args.sensor as SimulatedChip;
 if (!SIMULATED_CHIPS.includes(chip)) fail(`unknown sensor "${args.sensor}"`);
-const interval = Number(args.interval);
-if (!Number.isInteger(interval) || interval < 1) fail("--interval must be a whole number of seconds, at least 1");
 const devices = Number(args.devices);
 if (!Number.isInteger(devices) || devices < 1) fail("--devices must be a whole number, at least 1");
 if (args.id && devices > 1) fail("--id names one node; a fleet's nodes are named from their MACs");
+const problem = topicProblem(args.id ?? "node", args.root);
+if (problem) fail(problem);
 
-let broker: { host: string; port: number };
-let embedded: EmbeddedBroker | undefined;
+/** The flags as the firmware's own settings, checked by the firmware's own rules. */
+const flags: Record<string, string | undefined> = { interval: args.interval, user: args.user, password: args.password };
 if (args.broker) {
 	let url: URL;
 	try {
@@ -66,12 +86,25 @@ if (args.broker) {
 		fail(`--broker must look like mqtt://host:port, not "${args.broker}"`);
 	}
 	if (url.protocol !== "mqtt:") fail("--broker: only mqtt:// is supported (the firmware has no TLS yet)");
-	broker = { host: url.hostname, port: Number(url.port || 1883) };
+	if (url.pathname.replace(/^\/$/, "") || url.search || url.hash) fail(`--broker takes no path or query: "${args.broker}"`);
+	flags.host = url.hostname;
+	flags.port = url.port || "1883";
+	flags.user ??= url.username ? decodeURIComponent(url.username) : undefined;
+	flags.password ??= url.password ? decodeURIComponent(url.password) : undefined;
 }
-else {
+if (flags.password && !flags.user) fail("a password needs a user name (MQTT 3.1.1): add --user or user@ in --broker");
+const FLAG_OF: Readonly<Record<string, string>> = { host: "--broker host", port: "--broker port", user: "--user", password: "--password", interval: "--interval" };
+const errors: string[] = [];
+const settings = settingsFromStrings(flags, errors);
+if (errors.length) fail(errors.map((error) => error.replace(/^(\w+):/, (_, key: string) => `${FLAG_OF[key]}:`)).join("; "));
+
+let embedded: EmbeddedBroker | undefined;
+if (!args.broker) {
 	embedded = await startEmbeddedBroker();
-	broker = { host: embedded.host, port: embedded.port };
+	settings.host = embedded.host;
+	settings.port = embedded.port;
 }
+const broker = { host: settings.host as string, port: settings.port as number };
 
 const time = () => new Date().toISOString().slice(11, 19);
 /** One node: every line it logs, with the time. A fleet: warnings only, plus a summary every 10 s. */
@@ -81,7 +114,7 @@ function nodeLog(label: string): Log {
 }
 
 process.stdout.write(`Sensor node simulator: firmware ${FIRMWARE_VERSION} on the Node host, ${devices > 1 ? `${devices} nodes` : "one node"} with a simulated ${chip}
-Broker: ${embedded ? `embedded (aedes) on mqtt://${broker.host}:${broker.port}` : `mqtt://${broker.host}:${broker.port}`}
+${embedded ? `Embedded broker (aedes) listening on mqtt://${broker.host}:${broker.port}` : `Broker: mqtt://${broker.host}:${broker.port}`}
 `);
 
 const storeDir = path.join(os.tmpdir(), "sensor-node-sim");
@@ -98,16 +131,36 @@ for (let i = 0; i < devices; i++) {
 		// nodes with one client id throw each other off the broker.
 		id: devices > 1 ? `node-${simulatedMac(machine).slice(-6)}-${i}` : args.id,
 		root: args.root,
-		settings: { interval },
+		settings,
+		mqtt: { outbox: SIMULATOR_OUTBOX },
 		log: nodeLog(label),
 	}));
 }
 
-const first = nodes[0].node;
-const where = `-h ${broker.host} -p ${broker.port}`;
-process.stdout.write(`
-${devices > 1 ? `${devices} nodes, e.g. ${args.root}/${first.id}` : `Node ${args.root}/${first.id}`}: a reading every ${interval} s${storeDirNote()}
+// Before the banner: a Ctrl-C as soon as it shows must still stop the nodes gracefully.
+let stopping = false;
+process.on("SIGINT", async () => {
+	if (stopping) process.exit(130);
+	stopping = true;
+	process.stdout.write(`\n${time()} stopping: each node publishes "offline" and disconnects\n`);
+	await Promise.all(nodes.map(({ node }) => new Promise<void>((resolve) => node.stop(resolve))));
+	await embedded?.close();
+	process.stdout.write(`${time()} stopped\n`);
+	process.exit(0);
+});
 
+const first = nodes[0].node;
+// What the node runs with, which stored settings may have changed from what the flags asked for.
+const inForce = first.broker;
+const interval = first.settings.interval as number;
+const overridden = [
+	inForce.host !== broker.host || inForce.port !== broker.port ? `broker ${inForce.host}:${inForce.port} instead of ${broker.host}:${broker.port}` : "",
+	interval !== settings.interval ? `a reading every ${interval} s instead of ${settings.interval as number} s` : "",
+].filter(Boolean);
+const where = `-h ${inForce.host} -p ${inForce.port}`;
+process.stdout.write(`
+${devices > 1 ? `${devices} nodes, e.g. ${args.root}/${first.id}` : `Node ${args.root}/${first.id}`}: broker ${inForce.host}:${inForce.port}, a reading every ${interval} s${storeDirNote()}
+${overridden.length ? `Settings it stored from config documents in an earlier run take precedence over the flags: ${overridden.join(", ")} (--fresh forgets them)\n` : ""}
   watch it:          mosquitto_sub ${where} -v -t '${args.root}/#'
   change its config: mosquitto_pub ${where} -r -t ${first.topics.config} -m '{"interval": 10, "unit": "F"}'
   whole fleet:       mosquitto_pub ${where} -r -t ${first.topics.fleetConfig} -m '{"deltaT": 0.2}'
@@ -128,14 +181,3 @@ if (devices > 1) {
 function storeDirNote(): string {
 	return devices > 1 ? "" : `; its settings persist in ${path.join(storeDir, `${args.id ?? "default"}.json`)} (--fresh forgets them)`;
 }
-
-let stopping = false;
-process.on("SIGINT", async () => {
-	if (stopping) process.exit(130);
-	stopping = true;
-	process.stdout.write(`\n${time()} stopping: each node publishes "offline" and disconnects\n`);
-	await Promise.all(nodes.map(({ node }) => new Promise<void>((resolve) => node.stop(resolve))));
-	await embedded?.close();
-	process.stdout.write(`${time()} stopped\n`);
-	process.exit(0);
-});

@@ -160,7 +160,8 @@ export class Config {
 	#accept(source: Source, layer: StoredLayer): void {
 		this.#layers[source] = layer;
 		const writes = this.#stored.save(source, layer);
-		this.#status[source] = { hash: layer.hash, rev: layer.rev, status: "applied", errors: [] };
+		// A cleared document is no document: the same status as on a node that never had one.
+		this.#status[source] = { hash: layer.hash, rev: layer.rev, status: layer.hash ? "applied" : "none", errors: [] };
 		this.#options.log("info", `config: ${source} document ${layer.hash || "(cleared)"} applied (${writes} stored entries changed)`);
 		this.#update();
 		this.#report();

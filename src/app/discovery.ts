@@ -1,30 +1,34 @@
 /*
  * Home Assistant MQTT discovery: one retained config message per measured quantity, pointing at the
  * telemetry topic, with the availability topic so HA shows the node offline when its will fires.
- * Announced on connect and again whenever Home Assistant says it came back online (`homeassistant/status`),
- * because a restarted HA without retained discovery would otherwise forget the node.
+ * Announced on connect, after every change that alters a document, and again whenever Home Assistant says
+ * it came back online (`homeassistant/status`), because a restarted HA without retained discovery would
+ * otherwise forget the node.
+ *
+ * The documents use Home Assistant's abbreviated keys and its `~` base topic: three of them sit in an
+ * ESP8266's 4 KB outbox at once, next to the readings.
  */
-import type { Topics } from "./topics";
+import type { Settings } from "./settings";
 
 export const DISCOVERY_PREFIX = "homeassistant";
 export const HA_STATUS_TOPIC = `${DISCOVERY_PREFIX}/status`;
+const ORIGIN = "sensor-node-firmware";
 
 const QUANTITIES = Object.freeze([
-	Object.freeze({ key: "temperature", name: "Temperature", deviceClass: "temperature" }),
-	Object.freeze({ key: "humidity", name: "Humidity", deviceClass: "humidity" }),
-	Object.freeze({ key: "pressure", name: "Pressure", deviceClass: "pressure" }),
+	Object.freeze({ key: "temperature", name: "Temperature" }),
+	Object.freeze({ key: "humidity", name: "Humidity" }),
+	Object.freeze({ key: "pressure", name: "Pressure" }),
 ] as const);
 
 export interface DiscoveryContext {
 	id: string;
-	topics: Topics;
-	/** The sensor chip, e.g. "SHT3x"; "" when none was found yet. */
+	/** `<root>/<id>`, the base of the node's own topics. */
+	base: string;
+	/** The sensor chip, e.g. "SHT3x". */
 	model: string;
 	firmware: string;
-	unit: string;
-	hasPressure: boolean;
-	/** Seconds after which HA should treat the last value as stale. */
-	expireAfter: number;
+	/** What the firmware runs on, e.g. "esp32"; "" leaves it out. */
+	hardware: string;
 }
 
 export interface Announcement {
@@ -33,33 +37,54 @@ export interface Announcement {
 	payload: string;
 }
 
-/** The discovery messages for this node; with `enabled` false, the messages that remove its entities. */
-export function discoveryMessages(context: DiscoveryContext, enabled: boolean): Announcement[] {
-	return QUANTITIES.map(({ key, name, deviceClass }) => {
-		const topic = `${DISCOVERY_PREFIX}/sensor/${context.id}/${key}/config`;
-		if (!enabled || (key === "pressure" && !context.hasPressure)) return { topic, payload: "" };
-		const unit = key === "temperature" ? (context.unit === "F" ? "°F" : "°C") : key === "humidity" ? "%" : "Pa";
+export function discoveryTopic(id: string, quantity: string): string {
+	return `${DISCOVERY_PREFIX}/sensor/${id}/${quantity}/config`;
+}
+
+/**
+ * Seconds after which HA should treat the last value as stale: three readings missed, or with
+ * publish-on-change, `maxSilence` (the longest a node stays quiet) and two readings more.
+ */
+export function expireAfter(settings: Readonly<Settings>): number {
+	const interval = settings.interval as number;
+	return settings.deltaT || settings.deltaH ? (settings.maxSilence as number) + 2 * interval : 3 * interval;
+}
+
+/**
+ * The discovery messages for this node and sensor. Quantities the sensor does not measure, and every one
+ * when discovery is off, get an empty message, which removes the entity.
+ */
+export function discoveryMessages(context: DiscoveryContext, settings: Readonly<Settings>): Announcement[] {
+	const enabled = settings.discovery as boolean;
+	const hasPressure = context.model === "BME280";
+	return QUANTITIES.map(({ key, name }) => {
+		const topic = discoveryTopic(context.id, key);
+		if (!enabled || (key === "pressure" && !hasPressure)) return { topic, payload: "" };
+		const unit = key === "temperature" ? (settings.unit === "F" ? "°F" : "°C") : key === "humidity" ? "%" : "Pa";
+		const device: Record<string, unknown> = {
+			ids: [context.id],
+			name: `Sensor node ${context.id}`,
+			mf: ORIGIN,
+			mdl: context.model,
+			sw: context.firmware,
+		};
+		if (context.hardware) device.hw = context.hardware;
 		return {
 			topic,
 			payload: JSON.stringify({
+				"~": context.base,
 				name,
-				unique_id: `${context.id}_${key}`,
-				state_topic: context.topics.telemetry,
-				value_template: `{{ value_json.${key} }}`,
-				unit_of_measurement: unit,
-				device_class: deviceClass,
-				state_class: "measurement",
-				expire_after: context.expireAfter,
-				availability_topic: context.topics.status,
-				payload_available: "online",
-				payload_not_available: "offline",
-				device: {
-					identifiers: [context.id],
-					name: `Sensor node ${context.id}`,
-					model: context.model || "unknown sensor",
-					manufacturer: "sensor-node-firmware",
-					sw_version: context.firmware,
-				},
+				uniq_id: `${context.id}_${key}`,
+				stat_t: "~/telemetry",
+				val_tpl: `{{ value_json.${key} }}`,
+				unit_of_meas: unit,
+				dev_cla: key,
+				stat_cla: "measurement",
+				exp_aft: expireAfter(settings),
+				avty_t: "~/status",
+				qos: 1,
+				dev: device,
+				o: { name: ORIGIN, sw: context.firmware },
 			}),
 		};
 	});

@@ -17,11 +17,11 @@ import { Config } from "./config";
 import { HA_STATUS_TOPIC, discoveryMessages } from "./discovery";
 import { DEFAULTS, type Settings } from "./settings";
 import { ChangeFilter, Telemetry } from "./telemetry";
-import { isTopicLevel, topicsFor, type Topics } from "./topics";
+import { topicProblem, topicsFor, type Topics } from "./topics";
 import { detectSensors, openSensor, type SensorModel } from "../drivers/detect";
 import type { Sample, Sensor } from "../drivers/sensor";
 import { SensorError } from "../drivers/sensor";
-import { elapsed, type Host, type TimerId } from "../io";
+import { elapsed, type Host, type Store, type TimerId } from "../io";
 import { MqttClient, type MqttClientOptions, type MqttMessage, type PublishOptions } from "../mqtt/client";
 import { decodeUtf8 } from "../utf8";
 
@@ -33,6 +33,8 @@ export interface NodeOptions {
 	id?: string;
 	/** Topic root, default "nodes". */
 	root?: string;
+	/** What the firmware runs on ("esp32", "Node.js simulator"), for Home Assistant's device information. */
+	hardware?: string;
 	/** Build-time settings over the built-in defaults (mc/config, command line). */
 	settings?: Readonly<Settings>;
 	/** How long new broker settings get before they are rolled back, ms (default 120 000). */
@@ -56,6 +58,8 @@ export interface NodeCounters {
 	heated: number;
 	/** SHT4x heater pulses refused because the last unheated reading was at or above 65 C. */
 	heaterRefused: number;
+	/** Entries written to or deleted from storage (flash wears). */
+	flashWrites: number;
 }
 
 type Health = "searching" | "ok" | "absent" | "error";
@@ -74,7 +78,7 @@ export class SensorNode {
 	readonly root: string;
 	readonly topics: Topics;
 	readonly boot: string;
-	readonly counters: NodeCounters = { readings: 0, published: 0, crcErrors: 0, sensorErrors: 0, recoveries: 0, heated: 0, heaterRefused: 0 };
+	readonly counters: NodeCounters = { readings: 0, published: 0, crcErrors: 0, sensorErrors: 0, recoveries: 0, heated: 0, heaterRefused: 0, flashWrites: 0 };
 	readonly #host: Host;
 	readonly #config: Config;
 	readonly #client: MqttClient;
@@ -84,7 +88,13 @@ export class SensorNode {
 	/** The sensor whose sample is under way, so a result from a sensor since replaced is ignored. */
 	#sampling: Sensor | undefined;
 	#health: Health = "searching";
+	/** The problem in force, prefixed by where it comes from ("sensor: ", "mqtt: "); "" when none. */
 	#lastError = "";
+	#lastErrorAt = 0;
+	/** The last problem that went away, and when it started and ended (seconds of uptime). */
+	#pastError = "";
+	#pastErrorAt = 0;
+	#pastErrorCleared = 0;
 	#seq = 0;
 	#uptimeMs = 0;
 	#lastTicks: number;
@@ -94,6 +104,9 @@ export class SensorNode {
 	#finding = false;
 	#stopped = false;
 	#everConnected = false;
+	/** A change to the discovery documents is owed to Home Assistant (they go out only when connected). */
+	#announcePending = false;
+	readonly #hardware: string;
 	#onStopped: (() => void) | undefined;
 
 	constructor(options: NodeOptions) {
@@ -101,8 +114,9 @@ export class SensorNode {
 		const mac = host.board.mac();
 		this.id = options.id ?? (mac ? `node-${mac.slice(-6)}` : "");
 		this.root = options.root ?? "nodes";
-		if (!isTopicLevel(this.id)) throw new RangeError(`node id "${this.id}" must be a non-empty topic level without / + #`);
-		if (!this.root.split("/").every(isTopicLevel)) throw new RangeError(`topic root "${this.root}" must be topic levels without + #`);
+		const problem = topicProblem(this.id, this.root);
+		if (problem) throw new RangeError(problem);
+		this.#hardware = options.hardware ?? "";
 		this.topics = topicsFor(this.root, this.id);
 		// The ticks are mixed in because the desktop simulator's Math.random() is unseeded: every mcsim boot
 		// would otherwise get the same id, and a consumer could not tell one boot's readings from the next.
@@ -112,7 +126,7 @@ export class SensorNode {
 		const maxDocumentBytes = options.maxDocumentBytes ?? 1024;
 
 		this.#config = new Config({
-			store: host.store,
+			store: this.#countWrites(host.store),
 			clock: host.clock,
 			log: host.log,
 			defaults: { ...DEFAULTS, ...options.settings },
@@ -143,9 +157,7 @@ export class SensorNode {
 			onDisconnect: (reason) => {
 				if (reason === "closed") this.#notifyStopped();
 			},
-			onError: (error) => {
-				this.#lastError = `mqtt: ${error.message}`;
-			},
+			onError: (error) => this.#setError(`mqtt: ${error.message}`),
 		});
 		this.#client.subscribe([this.topics.config, this.topics.fleetConfig, this.topics.command, HA_STATUS_TOPIC], { qos: 1 });
 		host.log("info", `boot ${this.boot}: node ${this.root}/${this.id}, firmware ${FIRMWARE_VERSION}, broker ${connection.host}:${connection.port}`);
@@ -156,6 +168,11 @@ export class SensorNode {
 	/** The settings in force. */
 	get settings(): Readonly<Settings> {
 		return this.#config.settings;
+	}
+
+	/** The broker settings in force: the build's, or what a config document set and storage kept. */
+	get broker(): Readonly<{ host: string; port: number }> {
+		return this.#config.connection;
 	}
 
 	get connected(): boolean {
@@ -240,14 +257,16 @@ export class SensorNode {
 	};
 
 	#sampled(sample: Sample): void {
-		this.#setHealth("ok", "");
 		// The chip's own heat, not the air's temperature: the datasheet's specifications do not hold.
 		if (sample.heater === "on") {
 			this.counters.heated++;
+			this.#setHealth("ok");
 			return;
 		}
 		if (sample.heater === "refused") this.counters.heaterRefused++;
+		// Counted first, so that the state a recovered health publishes includes this reading.
 		this.counters.readings++;
+		this.#setHealth("ok");
 		const settings = this.settings;
 		const reading = this.#telemetry.read(sample, settings);
 		const uptime = this.#uptime();
@@ -257,20 +276,54 @@ export class SensorNode {
 		this.#publish(this.topics.telemetry, payload, settings.qos as 0 | 1, settings.retain as boolean);
 		this.counters.published++;
 		this.#host.log("info", "telemetry ", payload);
+		// Without this, the state seen for the first refresh period would be the one from before any reading.
+		if (this.counters.readings === 1) this.#stateChanged();
 	}
 
 	#sampleFailed(error: SensorError): void {
 		this.counters.sensorErrors++;
 		if (error.kind === "crc") this.counters.crcErrors++;
-		this.#host.log("warn", `sensor: ${error.message}`);
-		this.#setHealth(error.kind === "absent" ? "absent" : "error", error.message);
+		this.#sensorProblem(error.kind === "absent" ? "absent" : "error", error.message);
 	}
 
-	#setHealth(health: Health, error: string): void {
-		if (error) this.#lastError = error;
-		if (health === this.#health) return;
+	#sensorProblem(health: Health, message: string): void {
+		const error = `sensor: ${message}`;
+		this.#host.log("warn", error);
+		this.#setHealth(health, error);
+	}
+
+	/** `error` "" means the sensor works: a sensor error in force is then past. */
+	#setHealth(health: Health, error = ""): void {
+		const changed = health !== this.#health;
 		this.#health = health;
-		this.#publishState();
+		if (error) this.#setError(error, changed);
+		else if (!this.#clearError("sensor: ") && changed) this.#stateChanged();
+	}
+
+	#setError(error: string, changed = false): void {
+		if (error !== this.#lastError) {
+			this.#lastError = error;
+			this.#lastErrorAt = this.#uptime();
+			changed = true;
+		}
+		if (changed) this.#stateChanged();
+	}
+
+	/** The error in force came from `source` and its cause is gone: it becomes the past error. */
+	#clearError(source: string): boolean {
+		// Runs after every good reading: XS would box the string for startsWith, so the usual "" goes first.
+		if (!this.#lastError || !this.#lastError.startsWith(source)) return false;
+		this.#pastError = this.#lastError;
+		this.#pastErrorAt = this.#lastErrorAt;
+		this.#pastErrorCleared = this.#uptime();
+		this.#lastError = "";
+		this.#stateChanged();
+		return true;
+	}
+
+	/** Offline, a state would only take outbox space from readings: a fresh one goes out on connect anyway. */
+	#stateChanged(): void {
+		if (this.#client.connected) this.#publishState();
 	}
 
 	#findSensor(): void {
@@ -284,13 +337,12 @@ export class SensorNode {
 				// ECMA-419 options spread over the driver's defaults: an `address: undefined` would override its default.
 				this.#sensor = openSensor(chosen, { sensor: at === undefined ? i2c : { ...i2c, address: at }, clock, onRecovery: this.#onRecovery });
 				log("info", `sensor: using ${this.#sensor.model} at 0x${this.#sensor.address.toString(16)}`);
-				this.#setHealth("ok", "");
+				this.#setHealth("ok");
 				this.#announce();
 				this.#cycle();
 			}
 			catch (error) {
-				this.#setHealth(error instanceof SensorError && error.kind === "absent" ? "absent" : "error", (error as Error).message);
-				log("warn", `sensor: ${(error as Error).message}`);
+				this.#sensorProblem(error instanceof SensorError && error.kind === "absent" ? "absent" : "error", (error as Error).message);
 			}
 		};
 		if (model !== "auto") {
@@ -305,8 +357,7 @@ export class SensorNode {
 			if (usable) open(usable.model!, usable.address);
 			else {
 				const seen = found.map((chip) => `${chip.chip} at 0x${chip.address.toString(16)}`).join(", ");
-				this.#setHealth("absent", seen ? `no supported sensor (found ${seen})` : "no sensor found on the I2C bus");
-				log("warn", `sensor: ${this.#lastError}`);
+				this.#sensorProblem("absent", seen ? `no supported sensor (found ${seen})` : "no sensor found on the I2C bus");
 			}
 		});
 	}
@@ -323,7 +374,10 @@ export class SensorNode {
 		}
 		if (has("keepalive")) this.#client.reconfigure({ keepalive: settings.keepalive as number });
 		if (has("unit")) this.#filter.reset();
-		if (has("unit") || has("discovery") || has("interval") || has("maxSilence")) this.#announce();
+		// The last retained reading would otherwise stay on the broker, ever older, for every new subscriber.
+		if (has("retain") && !settings.retain) this.#publish(this.topics.telemetry, "", 1, true);
+		// Each of these is in a discovery document (expire_after follows the interval and publish-on-change).
+		if (has("unit") || has("discovery") || has("interval") || has("maxSilence") || has("deltaT") || has("deltaH")) this.#announce();
 		this.#publishState();
 	}
 
@@ -338,18 +392,21 @@ export class SensorNode {
 		this.#host.log("info", `mqtt: connected to ${connection.host}:${connection.port} (session ${sessionPresent ? "resumed" : "new"})`);
 		this.#config.connected();
 		this.#publish(this.topics.status, "online", 1, true);
-		this.#publishState();
-		if (this.#everConnected && sessionPresent) return;
+		if (!this.#clearError("mqtt: ")) this.#publishState();
+		const fresh = !this.#everConnected || !sessionPresent;
 		this.#everConnected = true;
-		this.#publish(this.topics.configState, this.#config.report(), 1, true);
-		this.#announce();
+		if (fresh) this.#publish(this.topics.configState, this.#config.report(), 1, true);
+		if (fresh || this.#announcePending) this.#announce();
 	}
 
 	#message(message: MqttMessage): void {
 		const { topic, payload, retain } = message;
 		if (topic === this.topics.config) this.#config.receive("device", payload, payload.length);
 		else if (topic === this.topics.fleetConfig) this.#config.receive("fleet", payload, payload.length);
-		else if (topic === this.topics.command) this.#command(decodeUtf8(payload) ?? "", retain);
+		// An empty payload is how a retained command is cleared (`mosquitto_pub -r -n`), not a command.
+		else if (topic === this.topics.command) {
+			if (payload.length) this.#command(decodeUtf8(payload) ?? "", retain);
+		}
 		else if (topic === HA_STATUS_TOPIC && decodeUtf8(payload) === "online") this.#announceSoon();
 	}
 
@@ -382,22 +439,18 @@ export class SensorNode {
 		this.#announceTimer = clock.set(() => this.#announce(), 1000 + Math.floor(Math.random() * 4000));
 	}
 
+	/**
+	 * Publishes the discovery documents as they now are, or owes them until the connection is up (a
+	 * reconnect forced by the same config document must not lose them) and, unless they are being removed,
+	 * until the sensor is known (it decides which quantities exist).
+	 */
 	#announce(): void {
-		if (!this.#client.connected || !this.#sensor) return;
 		const settings = this.settings;
-		const interval = settings.interval as number;
-		const onChange = !!(settings.deltaT || settings.deltaH);
-		const context = {
-			id: this.id,
-			topics: this.topics,
-			model: this.#sensor.model,
-			firmware: FIRMWARE_VERSION,
-			unit: settings.unit as string,
-			hasPressure: this.#sensor.model === "BME280",
-			expireAfter: onChange ? (settings.maxSilence as number) + 2 * interval : 3 * interval,
-		};
-		for (const { topic, payload } of discoveryMessages(context, settings.discovery as boolean))
-			this.#publish(topic, payload, 1, true);
+		const sensor = this.#sensor;
+		this.#announcePending = !this.#client.connected || (!sensor && (settings.discovery as boolean));
+		if (this.#announcePending) return;
+		const context = { id: this.id, base: `${this.root}/${this.id}`, model: sensor?.model ?? "", firmware: FIRMWARE_VERSION, hardware: this.#hardware };
+		for (const { topic, payload } of discoveryMessages(context, settings)) this.#publish(topic, payload, 1, true);
 	}
 
 	#publishState(): void {
@@ -418,16 +471,36 @@ export class SensorNode {
 				recoveries: this.counters.recoveries,
 				heated: this.counters.heated,
 				heaterRefused: this.counters.heaterRefused,
+				flashWrites: this.counters.flashWrites,
 				sent: mqtt.sent,
 				acked: mqtt.acked,
 				resent: mqtt.resent,
 				dropped: mqtt.dropped,
 				reconnects: mqtt.reconnects,
+				outbox: this.#client.queued,
 			},
 			freeMemory: this.#host.board.freeMemory() ?? null,
 			lastError: this.#lastError || null,
+			pastError: this.#pastError ? { message: this.#pastError, at: this.#pastErrorAt, cleared: this.#pastErrorCleared } : null,
 		};
 		this.#publish(this.topics.state, JSON.stringify(state), 1, true);
+	}
+
+	/** `store`, counting what it writes into `counters.flashWrites`. */
+	#countWrites(store: Store): Store {
+		const counters = this.counters;
+		return {
+			get: (domain, key) => store.get(domain, key),
+			keys: (domain) => store.keys(domain),
+			set(domain, key, value) {
+				counters.flashWrites++;
+				store.set(domain, key, value);
+			},
+			delete(domain, key) {
+				counters.flashWrites++;
+				store.delete(domain, key);
+			},
+		};
 	}
 
 	#publish(topic: string, payload: string, qos: 0 | 1, retain: boolean): void {

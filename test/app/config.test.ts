@@ -94,6 +94,15 @@ describe("the node's configuration", () => {
 		assert.equal(config.settings.interval, 30, "clearing the device document falls back to the fleet's");
 	});
 
+	test("reports a cleared document as none, like a node that never had one, before and after a reboot", () => {
+		const { store, send, lastReport } = boot();
+		send("device", { rev: 2, interval: 10 });
+		send("device", "");
+		assert.deepEqual(lastReport().device, { status: "none", rev: null, hash: null, errors: [] });
+		const rebooted = boot(store);
+		assert.deepEqual(JSON.parse(rebooted.config.report()).device, { status: "none", rev: null, hash: null, errors: [] });
+	});
+
 	test("keeps what it had when a document is invalid, and stores nothing", () => {
 		const { config, store, send, applied, lastReport } = boot();
 		send("device", { interval: 20 });

@@ -8,6 +8,7 @@ import { startSimulatedNode, type SimulatedNode } from "../../sim/fleet";
 import { memoryLog } from "../../hosts/node/log";
 import { PreferenceStore } from "../../hosts/node/store";
 import { connectBackend, type Backend, type Received } from "../helpers/backend";
+import { expandDiscovery } from "../helpers/ha-discovery";
 import { freePort, startMosquitto, type Mosquitto } from "../helpers/mosquitto";
 
 const FAST = { interval: 1 };
@@ -126,16 +127,16 @@ describe("a sensor node against Mosquitto", () => {
 	test("publishes Home Assistant discovery that points at its telemetry, and repeats it when HA comes back", async () => {
 		nodes.push(start(broker, "ha"));
 		const topic = "homeassistant/sensor/ha/temperature/config";
-		const doc = (await backend.waitFor((m) => m.topic === topic, "discovery")).json();
+		const doc = expandDiscovery((await backend.waitFor((m) => m.topic === topic, "discovery")).json());
 		assert.equal(doc.unique_id, "ha_temperature");
 		assert.equal(doc.state_topic, "nodes/ha/telemetry");
 		assert.equal(doc.device_class, "temperature");
 		assert.equal(doc.state_class, "measurement");
 		assert.equal(doc.unit_of_measurement, "°C");
 		assert.equal(doc.availability_topic, "nodes/ha/status");
-		assert.deepEqual(doc.device.identifiers, ["ha"]);
+		assert.deepEqual((doc.device as { identifiers: string[] }).identifiers, ["ha"]);
 		assert.equal(doc.value_template, "{{ value_json.temperature }}");
-		const humidity = (await backend.waitFor((m) => m.topic === "homeassistant/sensor/ha/humidity/config", "humidity discovery")).json();
+		const humidity = expandDiscovery((await backend.waitFor((m) => m.topic === "homeassistant/sensor/ha/humidity/config", "humidity discovery")).json());
 		assert.equal(humidity.device_class, "humidity");
 		const reading = (await backend.waitFor(telemetryOf("ha"), "a reading")).json();
 		assert.equal(typeof reading.temperature, "number", "the template's key is in the telemetry");
