@@ -111,6 +111,8 @@ export class MqttClient implements MqttEvents {
 	#attempt = 0;
 	#timer: TimerId | undefined;
 	#timerAt = 0;
+	/** The socket reported bytes the session was not ready for: read them once it is (backpressure). */
+	#unread = false;
 
 	constructor(options: MqttClientOptions) {
 		this.#clock = options.clock;
@@ -235,12 +237,13 @@ export class MqttClient implements MqttEvents {
 						this.#session.onConnected(now);
 					}
 					this.#session.onWritable(bytes, now);
+					this.#read();
 					this.#arm();
 				},
 				onReadable: () => {
 					if (attempt !== this.#attempt) return;
-					const data = this.#socket!.read();
-					if (data) this.#session.onBytes(new Uint8Array(data), this.#clock.ticks());
+					this.#unread = true;
+					this.#read();
 					this.#arm();
 				},
 				onError: () => {
@@ -256,8 +259,17 @@ export class MqttClient implements MqttEvents {
 		this.#arm();
 	}
 
+	/** Reads what the socket holds if the session takes it now; otherwise it stays there and TCP holds the broker back. */
+	#read(): void {
+		if (!this.#unread || !this.#session.receiving) return;
+		this.#unread = false;
+		const data = this.#socket!.read();
+		if (data) this.#session.onBytes(new Uint8Array(data), this.#clock.ticks());
+	}
+
 	#close(): void {
 		this.#attempt++;
+		this.#unread = false;
 		const socket = this.#socket;
 		this.#socket = undefined;
 		socket?.close();

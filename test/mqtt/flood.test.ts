@@ -1,0 +1,62 @@
+/*
+ * Inbound QoS 1 floods against a real Mosquitto (issue 11): a persistent-session resume with many
+ * messages queued, which Mosquitto sends at once, taken through an ESP-sized socket and through one with
+ * room for a handful of PUBACKs. No disconnect, every message delivered once and acknowledged once.
+ */
+import assert from "node:assert/strict";
+import { after, afterEach, before, describe, it } from "node:test";
+import { makeTcpClass } from "../../hosts/node/tcp";
+import { startMosquitto } from "../helpers/mosquitto";
+import type { Mosquitto } from "../helpers/mosquitto";
+import { realClient, watch } from "../helpers/mqtt-real";
+
+const cleanup: (() => unknown)[] = [];
+afterEach(async () => {
+	for (const close of cleanup.splice(0)) await close();
+});
+
+describe("inbound QoS 1 floods against a real Mosquitto", () => {
+	let broker: Mosquitto;
+	before(async () => {
+		// No in-flight limit: on resume the broker sends its whole queue at once, as on the issue's runs.
+		broker = await startMosquitto({ config: ["max_inflight_messages 0", "max_queued_messages 5000"] });
+	});
+	after(() => broker.stop());
+
+	for (const [name, sendBuffer, count] of [["an ESP8266 socket", 2920, 1000], ["a 32-byte send buffer", 32, 200]] as const) {
+		it(`resumes a persistent session with ${count} queued messages through ${name}: no disconnect, each delivered and acknowledged once`, async () => {
+			const id = `flood-${sendBuffer}`;
+			const first = realClient({ host: broker.host, port: broker.port, id });
+			cleanup.push(() => first.client.close());
+			first.client.subscribe("flood/#", { qos: 1 });
+			await first.signal.until(() => first.seen.subscribes.length === 1, "SUBACK");
+			first.client.close();
+			await first.signal.until(() => first.seen.disconnects.length === 1, "graceful close");
+
+			const publisher = await watch(broker.url, []);
+			cleanup.push(() => publisher.observer.endAsync(true));
+			await Promise.all(Array.from({ length: count }, (_, i) => publisher.observer.publishAsync(`flood/${id}`, String(i + 1), { qos: 1 })));
+
+			const io = makeTcpClass({ sendBuffer, receiveBuffer: 5840 });
+			const resumed = realClient({ host: broker.host, port: broker.port, id, socket: { io } });
+			cleanup.push(() => resumed.client.close());
+			await resumed.signal.until(() => resumed.seen.messages.length >= count, `${count} messages`, 60_000);
+			const payloads = resumed.seen.messages.map((m) => Number(String.fromCharCode(...m.payload)));
+			assert.deepEqual(payloads, Array.from({ length: count }, (_, i) => i + 1), "each once, in order");
+			assert.deepEqual(resumed.seen.disconnects, []);
+			assert.deepEqual(resumed.seen.errors, []);
+			assert.deepEqual(resumed.seen.connects, [true]);
+			console.log(`# flood: ${count} queued QoS 1 messages through a ${sendBuffer}-byte send buffer: ${payloads.length} delivered once each, ${resumed.seen.disconnects.length} disconnects`);
+
+			// Every PUBACK reached the broker: a third connection gets nothing again, only the marker sent after it.
+			resumed.client.close();
+			await resumed.signal.until(() => resumed.seen.disconnects.length === 1, "graceful close");
+			const third = realClient({ host: broker.host, port: broker.port, id });
+			cleanup.push(() => third.client.close());
+			await third.signal.until(() => third.seen.connects.length === 1, "CONNACK");
+			await publisher.observer.publishAsync(`flood/${id}`, "marker", { qos: 1 });
+			await third.signal.until(() => third.seen.messages.length >= 1, "the marker");
+			assert.deepEqual(third.seen.messages.map((m) => String.fromCharCode(...m.payload)), ["marker"]);
+		});
+	}
+});
