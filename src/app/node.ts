@@ -172,6 +172,7 @@ export class SensorNode {
 		this.#sensor?.close();
 		this.#sensor = undefined;
 		this.#onStopped = stopped;
+		this.#config.storeNow();
 		const connected = this.#client.connected;
 		this.#publish(this.topics.status, "offline", 1, true);
 		this.#client.close();
@@ -349,7 +350,10 @@ export class SensorNode {
 		switch (command.trim()) {
 			case "sample": this.#cycle(); break;
 			case "announce": this.#announce(); break;
-			case "restart": this.#host.board.restart(); break;
+			case "restart":
+				this.#config.storeNow();
+				this.#host.board.restart();
+				break;
 			case "factory-reset": this.#config.factoryReset(); break;
 			default: log("warn", `command: unknown "${command}"`);
 		}
@@ -384,6 +388,7 @@ export class SensorNode {
 		const uptime = this.#uptime();
 		this.#stateAt = uptime;
 		const mqtt = this.#client.counters;
+		const config = this.#config.counters;
 		const sensor = this.#sensor;
 		const state = {
 			firmware: FIRMWARE_VERSION,
@@ -400,6 +405,8 @@ export class SensorNode {
 				resent: mqtt.resent,
 				dropped: mqtt.dropped,
 				reconnects: mqtt.reconnects,
+				flashWrites: config.flashWrites,
+				storesCoalesced: config.storesCoalesced,
 			},
 			freeMemory: this.#host.board.freeMemory() ?? null,
 			lastError: this.#lastError || null,
