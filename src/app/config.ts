@@ -187,11 +187,20 @@ export class Config {
 		this.#report();
 	}
 
-	/** Stores what is applied but not yet stored, whatever the store interval (before a restart or a stop). */
+	/** Stores what is applied but not yet stored, whatever the store interval (before a restart). */
 	storeNow(): void {
 		this.#options.clock.clear(this.#storeTimer);
 		this.#storeTimer = undefined;
 		this.#store();
+	}
+
+	/** For good: stores what is unsaved and drops every timer (trial, held switch, store interval). */
+	stop(): void {
+		this.storeNow();
+		const { clock } = this.#options;
+		clock.clear(this.#trialTimer);
+		clock.clear(this.#switchTimer);
+		this.#trialTimer = this.#switchTimer = undefined;
 	}
 
 	/** The acknowledgement document: effective settings (redacted), each source's revision and errors. */

@@ -172,7 +172,7 @@ export class SensorNode {
 		this.#sensor?.close();
 		this.#sensor = undefined;
 		this.#onStopped = stopped;
-		this.#config.storeNow();
+		this.#config.stop();
 		const connected = this.#client.connected;
 		this.#publish(this.topics.status, "offline", 1, true);
 		this.#client.close();
