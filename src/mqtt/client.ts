@@ -26,7 +26,7 @@ export type { MqttReason } from "./errors";
 export interface MqttWill {
 	topic: string;
 	payload?: Uint8Array | string;
-	qos?: 0 | 1;
+	qos?: 0 | 1 | 2;
 	retain?: boolean;
 }
 
@@ -94,6 +94,7 @@ export class MqttClient implements MqttEvents {
 	onMessage?: (message: MqttMessage) => void;
 	onOversize?: (message: MqttOversize) => void;
 	onSubscribe?: (result: MqttSubscribeResult) => void;
+	onUnsubscribe?: (result: { filter: string }) => void;
 	onDisconnect?: (reason: MqttReason) => void;
 	onError?: (error: MqttError) => void;
 	onDrop?: (drop: MqttDrop) => void;
@@ -124,6 +125,7 @@ export class MqttClient implements MqttEvents {
 		this.onMessage = options.onMessage;
 		this.onOversize = options.onOversize;
 		this.onSubscribe = options.onSubscribe;
+		this.onUnsubscribe = options.onUnsubscribe;
 		this.onDisconnect = options.onDisconnect;
 		this.onError = options.onError;
 		this.onDrop = options.onDrop;

@@ -211,7 +211,8 @@ export class Session {
 		if (password !== undefined && (username === undefined || password.length > 0xffff)) throw new RangeError("a password needs a user name, and at most 65535 bytes"); // [MQTT-3.1.2-22]
 		if (will) {
 			checkTopicName(will.topic);
-			if (will.qos !== 0 && will.qos !== 1) throw new RangeError("will qos must be 0 or 1");
+			// QoS 2 asks nothing of the client: the broker alone publishes the will.
+			if (will.qos !== 0 && will.qos !== 1 && will.qos !== 2) throw new RangeError("will qos must be 0, 1 or 2");
 			if (will.payload.length > 0xffff) throw new RangeError("will payload over 65535 bytes");
 		}
 		return { clientId, clean: options.clean, keepalive, username, password, will };
@@ -251,6 +252,8 @@ export class Session {
 		this.#now = now;
 		const state = this.#state;
 		if (state === IDLE || state === CLOSING || state === SWITCHING) return;
+		// New settings deserve a prompt first attempt, not the delay the old ones had built up.
+		this.#backoff.reset();
 		if (state === ACTIVE) {
 			this.#state = SWITCHING;
 			this.#since = now;
@@ -610,6 +613,7 @@ export class Session {
 			if (result.code === SUBACK_FAILURE) this.#log?.("warn", `mqtt: subscription to "${result.filter}" refused`);
 			this.#events.onSubscribe?.({ filter: result.filter, qos: result.code });
 		}
+		else this.#events.onUnsubscribe?.({ filter: result.filter });
 	}
 
 	#allocateId(): number {

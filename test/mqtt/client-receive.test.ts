@@ -217,8 +217,10 @@ describe("subscriptions", () => {
 		second.expect(subscribe(2, "x", 1));
 	});
 
-	it("unsubscribes, stops restoring the filter, and re-sends an UNSUBSCRIBE lost with the connection", () => {
+	it("unsubscribes, stops restoring the filter, re-sends an UNSUBSCRIBE lost with the connection, and reports the UNSUBACK", () => {
 		const { clock, net, connect, client } = rig();
+		const unsubscribed: { filter: string }[] = [];
+		client.onUnsubscribe = (result) => unsubscribed.push(result);
 		const first = connect();
 		client.subscribe("a");
 		first.send(suback(1, 0));
@@ -233,6 +235,8 @@ describe("subscriptions", () => {
 		clock.advance(0);
 		second.expect(unsubscribe(3, "a"));
 		second.send(unsuback(3));
+		clock.advance(0);
+		assert.deepEqual(unsubscribed, [{ filter: "a" }], "UNSUBACK is reported");
 		second.drop();
 		clock.advance(1250);
 		const third = net.last;
