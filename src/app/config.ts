@@ -152,6 +152,8 @@ export class Config {
 		const text = decodeUtf8(payload);
 		const result: Validated = text === undefined ? { errors: ["not valid UTF-8"] } : validateDocument(text);
 		if (!result.settings) this.#reject(source, hash, result.rev, result.errors);
+		else if (lacksUser(this.#merge(source === "fleet" ? result.settings : undefined, source === "device" ? result.settings : undefined)))
+			this.#reject(source, hash, result.rev, ["password: needs a user name (MQTT 3.1.1), here or in a layer below"]);
 		else this.#accept(source, { settings: result.settings, hash, rev: result.rev });
 	}
 
@@ -298,6 +300,11 @@ export class Config {
 		const key = connectionKey(wanted);
 		if (key === connectionKey(this.#connection) || key === this.#refused) return;
 		const target = `${wanted.host}:${wanted.port}`;
+		if (lacksUser(wanted)) {
+			// Left by clearing the layer that had the user name: MQTT 3.1.1 cannot send it.
+			this.#moveNote = `not moving to ${target}: a password needs a user name`;
+			return;
+		}
 		if (document !== undefined && this.#moves.includes(document)) {
 			this.counters.switchesHeld++;
 			const [source, hash] = document.split(":");
@@ -347,13 +354,18 @@ export class Config {
 		this.#report();
 	}
 
-	#merge(): Settings {
-		return { ...this.#options.defaults, ...this.#layers.fleet.settings, ...this.#layers.device.settings };
+	#merge(fleet = this.#layers.fleet.settings, device = this.#layers.device.settings): Settings {
+		return { ...this.#options.defaults, ...fleet, ...device };
 	}
 
 	#report(): void {
 		this.#options.onReport(this.report());
 	}
+}
+
+/** Broker settings MQTT 3.1.1 cannot send [MQTT-3.1.2-22]. */
+function lacksUser(settings: Readonly<Settings> | Readonly<Connection>): boolean {
+	return !!settings.password && !settings.user;
 }
 
 function connectionOf(settings: Readonly<Settings>): Connection {

@@ -60,6 +60,17 @@ describe("validating a config document", () => {
 		assert.deepEqual(validateDocument("12").errors, ["must be a JSON object of settings"]);
 	});
 
+	test("says what it got for a number out of range, even one JSON makes infinite", () => {
+		assert.deepEqual(validateDocument(`{"interval": 1e400}`).errors, ["interval: must be an integer from 1 to 86400 (got Infinity)"]);
+	});
+
+	test("takes a host name or an IP address as the host, nothing else", () => {
+		for (const host of ["broker", "mqtt.example.com", "10.0.0.1", "::1", "fe80::1:2", "a-b.c0"])
+			assert.deepEqual(validateDocument(JSON.stringify({ host })).errors, [], host);
+		for (const host of ["", "bad host", "-a.b", "a..b", "999.1.1.1", "1.2.3", "http://x", "a_b"])
+			assert.deepEqual(validateDocument(JSON.stringify({ host })).errors, [`host: must be a host name or an IP address (got ${JSON.stringify(host)})`], host);
+	});
+
 	test("never echoes a password in an error", () => {
 		const result = validateDocument(`{"password": 123456}`);
 		assert.deepEqual(result.errors, ["password: must be a string (got a value)"]);
@@ -200,6 +211,19 @@ describe("the node's configuration", () => {
 });
 
 describe("new broker settings", () => {
+	test("are rejected when a password has no user name, here or in a layer below", () => {
+		const { config, clock, send, connections, lastReport } = boot();
+		send("device", { password: "secret" });
+		assert.equal(lastReport().device.status, "rejected");
+		assert.deepEqual(lastReport().device.errors, ["password: needs a user name (MQTT 3.1.1), here or in a layer below"]);
+		assert.equal(config.settings.password, "");
+		send("fleet", { user: "node" });
+		send("device", { rev: 2, password: "secret" });
+		assert.equal(lastReport().device.status, "applied");
+		clock.advance(20_000); // the broker-switch gap after the move the fleet's user name made
+		assert.deepEqual(connections.at(-1), { host: "10.0.0.1", port: 1883, user: "node", password: "secret" });
+	});
+
 	test("are tried, and kept once a connection succeeds with them", () => {
 		const { config, store, clock, send, connections, lastReport } = boot();
 		send("device", { host: "10.0.0.2", port: 1884 });
