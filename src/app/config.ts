@@ -92,6 +92,8 @@ export class Config {
 	#previous: Connection | undefined;
 	#refused = "";
 	#connectionNote = "";
+	/** Why the last attempt with the settings on trial failed: not-authorized, refused, timeout or dns. */
+	#failure = "";
 	readonly counters: ConfigCounters = { flashWrites: 0, storesCoalesced: 0, brokerSwitches: 0, switchesHeld: 0 };
 	readonly #unsaved: Record<Layer, boolean> = { fleet: false, device: false, working: false };
 	#storeTimer: TimerId | undefined;
@@ -155,6 +157,15 @@ export class Config {
 		else if (lacksUser(this.#merge(source === "fleet" ? result.settings : undefined, source === "device" ? result.settings : undefined)))
 			this.#reject(source, hash, result.rev, ["password: needs a user name (MQTT 3.1.1), here or in a layer below"]);
 		else this.#accept(source, { settings: result.settings, hash, rev: result.rev });
+	}
+
+	/** A connection attempt failed with `reason` (an MqttReason): remembered while settings are on trial, to say why a rollback happened. */
+	connectFailed(reason: string): void {
+		if (this.#trial !== "trying") return;
+		this.#failure = reason === "bad-username-or-password" || reason === "not-authorized" ? "not-authorized"
+			: reason === "dns" ? "dns"
+			: reason === "connect-timeout" || reason === "connack-timeout" ? "timeout"
+			: "refused";
 	}
 
 	/** The client connected: if broker settings were on trial, they work. */
@@ -298,6 +309,11 @@ export class Config {
 		this.#heldFor = undefined;
 		const wanted = connectionOf(this.#effective);
 		const key = connectionKey(wanted);
+		if (key === connectionKey(this.#connection) && this.#trial === "rolled-back") {
+			// The document that asked for the refused settings is gone: its rollback note goes with it.
+			this.#trial = "confirmed";
+			this.#connectionNote = "";
+		}
 		if (key === connectionKey(this.#connection) || key === this.#refused) return;
 		const target = `${wanted.host}:${wanted.port}`;
 		if (lacksUser(wanted)) {
@@ -333,6 +349,7 @@ export class Config {
 		clock.clear(this.#trialTimer);
 		this.#connection = wanted;
 		this.#trial = "trying";
+		this.#failure = "";
 		this.#connectionNote = `trying ${wanted.host}:${wanted.port} for up to ${Math.round(rollbackMs / 1000)} s`;
 		log("info", `config: ${this.#connectionNote}`);
 		this.#trialTimer = clock.set(() => this.#rollBack(), rollbackMs);
@@ -348,7 +365,7 @@ export class Config {
 		this.counters.flashWrites = this.#stored.writes;
 		this.#connection = previous;
 		this.#trial = "rolled-back";
-		this.#connectionNote = `could not connect to ${refused.host}:${refused.port} within ${Math.round(this.#options.rollbackMs / 1000)} s; back to ${previous.host}:${previous.port}`;
+		this.#connectionNote = `could not connect to ${refused.host}:${refused.port} within ${Math.round(this.#options.rollbackMs / 1000)} s (${this.#failure || "timeout"}); back to ${previous.host}:${previous.port}`;
 		this.#options.log("warn", `config: ${this.#connectionNote}`);
 		this.#options.onConnection(previous);
 		this.#report();

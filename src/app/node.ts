@@ -137,6 +137,7 @@ export class SensorNode {
 			},
 			onError: (error) => {
 				this.#lastError = `mqtt: ${error.message}`;
+				this.#config.connectFailed(error.code);
 			},
 		});
 		this.#client.subscribe([this.topics.config, this.topics.fleetConfig, this.topics.command, HA_STATUS_TOPIC], { qos: 1 });

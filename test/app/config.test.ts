@@ -247,7 +247,7 @@ describe("new broker settings", () => {
 		assert.equal(config.connection.host, "10.0.0.1");
 		const report = lastReport();
 		assert.equal(report.broker.state, "rolled-back");
-		assert.equal(report.broker.note, "could not connect to 10.9.9.9:1883 within 60 s; back to 10.0.0.1:1883");
+		assert.equal(report.broker.note, "could not connect to 10.9.9.9:1883 within 60 s (timeout); back to 10.0.0.1:1883");
 		assert.equal(config.settings.interval, 30, "the document's other settings stay applied");
 		config.connected();
 		send("device", "");
@@ -255,6 +255,18 @@ describe("new broker settings", () => {
 		assert.equal(connections.length, 2, "the refused settings are not tried again");
 		send("device", { host: "10.0.0.3", interval: 30 });
 		assert.equal(connections.at(-1)!.host, "10.0.0.3", "different settings get their own trial");
+	});
+
+	test("say why they were rolled back, and the note goes with the document", () => {
+		const { config, clock, send, lastReport } = boot();
+		send("device", { host: "10.9.9.9", user: "node", password: "wrong" });
+		config.connectFailed("bad-username-or-password");
+		clock.advance(ROLLBACK_MS);
+		assert.equal(lastReport().broker.note, "could not connect to 10.9.9.9:1883 within 60 s (not-authorized); back to 10.0.0.1:1883");
+		config.connected();
+		send("device", "");
+		assert.equal(lastReport().broker.state, "confirmed");
+		assert.equal(lastReport().broker.note, null);
 	});
 
 	test("that were refused stay refused after a reboot", () => {

@@ -182,7 +182,7 @@ describe("a sensor node against Mosquitto", () => {
 		await backend.publish("nodes/rollback/config", { port: closedPort }, { retain: true });
 		const ack = (await backend.waitFor((m) => m.topic === "nodes/rollback/config/state" && m.json().broker.state === "rolled-back", "the rollback")).json();
 		assert.equal(ack.broker.port, broker.port);
-		assert.equal(ack.broker.note, `could not connect to 127.0.0.1:${closedPort} within 2 s; back to 127.0.0.1:${broker.port}`);
+		assert.equal(ack.broker.note, `could not connect to 127.0.0.1:${closedPort} within 2 s (refused); back to 127.0.0.1:${broker.port}`);
 		await until(() => node.connected, "the node back on its broker");
 	});
 
