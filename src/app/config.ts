@@ -371,8 +371,8 @@ export class Config {
 		this.#report();
 	}
 
-	#merge(fleet = this.#layers.fleet.settings, device = this.#layers.device.settings): Settings {
-		return { ...this.#options.defaults, ...fleet, ...device };
+	#merge(fleetSettings = this.#layers.fleet.settings, deviceSettings = this.#layers.device.settings): Settings {
+		return { ...this.#options.defaults, ...fleetSettings, ...deviceSettings };
 	}
 
 	#report(): void {
