@@ -84,6 +84,8 @@ export class SensorNode {
 	#lastTicks: number;
 	#cycleTimer: TimerId | undefined;
 	#announceTimer: TimerId | undefined;
+	/** Set for a second after a commanded sample: a flood of "sample" makes one reading a second, not one per command. */
+	#sampleGap: TimerId | undefined;
 	#stateAt = -Infinity;
 	#finding = false;
 	#stopped = false;
@@ -170,6 +172,7 @@ export class SensorNode {
 		const { clock } = this.#host;
 		clock.clear(this.#cycleTimer);
 		clock.clear(this.#announceTimer);
+		clock.clear(this.#sampleGap);
 		this.#sensor?.close();
 		this.#sensor = undefined;
 		this.#onStopped = stopped;
@@ -349,8 +352,12 @@ export class SensorNode {
 		}
 		log("info", `command: ${command}`);
 		switch (command.trim()) {
-			case "sample": this.#cycle(); break;
-			case "announce": this.#announce(); break;
+			case "sample":
+				if (this.#sampleGap) break;
+				this.#sampleGap = this.#host.clock.set(this.#sampleGapOver, 1000);
+				this.#cycle();
+				break;
+			case "announce": this.#announceSoon(); break;
 			case "restart":
 				this.#config.storeNow();
 				this.#host.board.restart();
@@ -360,11 +367,23 @@ export class SensorNode {
 		}
 	}
 
-	/** Home Assistant came back: announce after a random 1-5 s, so a fleet does not answer at once. */
+	// Made once, like the other timer callbacks: a command flood must not allocate per command.
+	readonly #sampleGapOver = (): void => {
+		this.#sampleGap = undefined;
+	};
+
+	readonly #announceDue = (): void => {
+		this.#announceTimer = undefined;
+		this.#announce();
+	};
+
+	/**
+	 * Home Assistant came back, or an "announce" command: announce after a random 1-5 s, so a fleet does not
+	 * answer at once; requests meanwhile are merged into that one announcement.
+	 */
 	#announceSoon(): void {
-		const { clock } = this.#host;
-		clock.clear(this.#announceTimer);
-		this.#announceTimer = clock.set(() => this.#announce(), 1000 + Math.floor(Math.random() * 4000));
+		if (this.#announceTimer) return;
+		this.#announceTimer = this.#host.clock.set(this.#announceDue, 1000 + Math.floor(Math.random() * 4000));
 	}
 
 	#announce(): void {
