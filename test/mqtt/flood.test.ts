@@ -106,3 +106,34 @@ describe("inbound QoS 1 floods against a real Mosquitto", () => {
 		});
 	}
 });
+
+describe("a broker restart with the subscriber coming back last", () => {
+	let broker: Mosquitto;
+	before(async () => {
+		broker = await startMosquitto({ persistence: true, config: ["max_inflight_messages 0", "max_queued_messages 5000"] });
+	});
+	after(() => broker.stop());
+
+	it("delivers the 1,000 messages queued across the restart once each, with no disconnect", async () => {
+		const count = 1000;
+		const id = "flood-restart";
+		const first = realClient({ host: broker.host, port: broker.port, id });
+		cleanup.push(() => first.client.close());
+		first.client.subscribe("restart/#", { qos: 1 });
+		await first.signal.until(() => first.seen.subscribes.length === 1, "SUBACK");
+		first.client.close();
+		await first.signal.until(() => first.seen.disconnects.length === 1, "graceful close");
+		const publisher = await watch(broker.url, [], { clientId: "flood-publisher" });
+		await Promise.all(Array.from({ length: count }, (_, i) => publisher.observer.publishAsync("restart/x", String(i + 1), { qos: 1 })));
+		await publisher.observer.endAsync(true);
+		await broker.restart();
+		const back = realClient({ host: broker.host, port: broker.port, id, socket: { io: makeTcpClass(ESP8266_TCP_LIMITS) } });
+		cleanup.push(() => back.client.close());
+		await back.signal.until(() => back.seen.messages.length >= count, `${count} messages`, 60_000);
+		const payloads = back.seen.messages.map((m) => Number(String.fromCharCode(...m.payload)));
+		assert.deepEqual(payloads, Array.from({ length: count }, (_, i) => i + 1), "each once, in order");
+		assert.deepEqual(back.seen.disconnects, []);
+		assert.deepEqual(back.seen.connects, [true], "the session survived the restart");
+		console.log(`# flood: broker restart, ${count} queued messages, subscriber back last: ${payloads.length} delivered once each, 0 disconnects`);
+	});
+});
