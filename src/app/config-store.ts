@@ -64,13 +64,12 @@ export class ConfigStore {
 		return EMPTY;
 	}
 
-	/** Makes the stored layer equal to `layer`, atomically. Returns how many entries were written. */
-	save(name: Layer, layer: StoredLayer): number {
-		const before = this.writes;
+	/** Makes the stored layer equal to `layer`, atomically; `writes` counts what it cost. */
+	save(name: Layer, layer: StoredLayer): void {
 		const entries = this.#entries(layer);
 		const sum = checksumOf(entries);
 		const live = this.#live(name);
-		if (live >= 0 && this.#store.get(DOMAIN, `${COMMIT[name]}${live}.$`) === sum) return 0;
+		if (live >= 0 && this.#store.get(DOMAIN, `${COMMIT[name]}${live}.$`) === sum) return;
 		const slot = live === 0 ? 1 : 0;
 		const prefix = COMMIT[name] + slot + ".";
 		if (this.#store.get(DOMAIN, `${prefix}$`) !== sum) {
@@ -81,7 +80,6 @@ export class ConfigStore {
 			this.#put(`${prefix}$`, sum);
 		}
 		this.#put(COMMIT[name], slot);
-		return this.writes - before;
 	}
 
 	/** Identity of broker settings that were tried and rolled back ("" for none); see Config. */
