@@ -14,6 +14,8 @@ import { benchCodec } from "./codec";
 import type { CodecRow } from "./codec";
 import { benchE2e } from "./e2e";
 import type { E2eRow } from "./e2e";
+import { benchInbound } from "./inbound";
+import type { InboundRow } from "./inbound";
 import { benchFleet } from "./fleet";
 import type { FleetResult } from "./fleet";
 import { benchMemory } from "./memory";
@@ -62,6 +64,7 @@ interface BenchResults {
 	quick: boolean;
 	codec?: CodecRow[];
 	e2e?: { options: Parameters<typeof benchE2e>[0]; rows: E2eRow[] };
+	inbound?: { options: Parameters<typeof benchInbound>[0]; rows: InboundRow[] };
 	memory?: MemoryResult;
 	fleet?: FleetResult;
 	xs?: XsResult;
@@ -106,6 +109,12 @@ if (parts.has("e2e")) {
 	process.stdout.write("\n" + formatTable(`End to end: ${options.messages} QoS 1 publishes of ${options.payloadBytes} B, median of ${options.rounds} rounds`,
 		["client", "configuration", "msg/s", "CPU µs/msg", "throughput vs MQTT.js", "CPU vs MQTT.js"],
 		results.e2e.rows.map((row) => [row.client, row.config, row.throughput, row.cpuPerMessage, row.throughputVsMqttjs, row.cpuVsMqttjs])));
+	process.stderr.write("inbound: a persistent session's queued QoS 1 messages, taken on resume\n");
+	const inbound = quick ? { messages: 5000, rounds: 3, payloadBytes: 64 } : { messages: 20_000, rounds: 7, payloadBytes: 64 };
+	results.inbound = { options: inbound, rows: await benchInbound(inbound, progress) };
+	process.stdout.write("\n" + formatTable(`Inbound: ${inbound.messages} queued QoS 1 messages of ${inbound.payloadBytes} B taken on resume, median of ${inbound.rounds} rounds`,
+		["client", "msg/s", "CPU µs/msg", "throughput vs MQTT.js", "CPU vs MQTT.js", "disconnects"],
+		results.inbound.rows.map((row) => [row.client, row.throughput, row.cpuPerMessage, row.throughputVsMqttjs, row.cpuVsMqttjs, row.disconnects])));
 }
 
 if (parts.has("memory")) {

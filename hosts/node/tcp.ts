@@ -116,9 +116,10 @@ export function makeTcpClass(limits: TcpLimits = ESP32_TCP_LIMITS): TcpConstruct
 		close(): void {
 			if (this.#closed) return;
 			this.#closed = true;
-			// Like lwIP's tcp_close: what was written still goes out (a DISCONNECT, say), then the FIN.
+			// Like lwIP's tcp_close: what was written still goes out (a DISCONNECT, the last PUBACKs), then the
+			// FIN. destroy() at once would discard what Node still buffers while the peer is slow to read.
 			this.#uncork();
-			this.#socket.destroy();
+			this.#socket.end(() => this.#socket.destroy());
 			this.#received = [];
 			this.#receivedBytes = 0;
 		}

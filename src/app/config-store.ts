@@ -2,22 +2,30 @@
  * Config layers in device storage, within what every board accepts (src/preference-limits.ts): keys of at
  * most 15 characters, values of at most 63 bytes, integers but no floats.
  *
- * Each layer's settings live in the "config" domain under a one-letter prefix ("f.interval" for the fleet
- * document, "d.interval" for the device's own, "w.host" for the last connection settings that worked).
- * Numbers with decimals are stored as scaled integers; strings longer than 63 bytes are split at character
- * boundaries into "d.password", "d.password+1", ... Only entries whose value changed are written, because
- * flash wears and a retained document comes back on every reconnect.
+ * Crash consistency rests on the one thing Preference guarantees: each key is written whole or not at
+ * all. Every layer has two slots and a commit key naming the live one ("d" -> 0 or 1 for the device
+ * document, "f" the fleet's, "w" the broker settings that worked). A save fills the other slot and flips
+ * the commit key last, so a power cut at any write leaves the commit key on the old, untouched slot, or on
+ * the new, complete one. Each slot ends with a checksum ("d1.$") written after its entries and removed
+ * before they change: a boot that finds the live slot damaged falls back to the other if it is whole,
+ * and to nothing (the build's defaults) otherwise, with a warning. A factory reset spans every layer, so
+ * it writes a journal key ("r!") first and removes it last: a boot that finds it finishes the reset.
+ *
+ * Slot entries: "d0.interval", decimals as scaled integers, strings longer than 63 bytes split at
+ * character boundaries into "d0.password", "d0.password+1", ...; "d0.#" the document hash, "d0.@" its rev.
+ * Only entries that differ are written, because flash wears: documents alternating between two versions
+ * find the other slot already holding the one they need and cost a single write, the commit key.
  */
 import { checkValue, SETTINGS, type Settings, type SettingValue } from "./settings";
 import { MAX_PREFERENCE_VALUE_BYTES } from "../preference-limits";
-import { utf8Length } from "../utf8";
+import { encodeUtf8, utf8Length } from "../utf8";
 import type { Store, StoreValue } from "../io";
 
 const DOMAIN = "config";
 
 export type Layer = "fleet" | "device" | "working";
 
-const PREFIX: Readonly<Record<Layer, string>> = Object.freeze({ fleet: "f.", device: "d.", working: "w." });
+const COMMIT: Readonly<Record<Layer, string>> = Object.freeze({ fleet: "f", device: "d", working: "w" });
 
 /** A stored layer: its settings and the identity of the document they came from. */
 export interface StoredLayer {
@@ -28,45 +36,50 @@ export interface StoredLayer {
 	rev?: number;
 }
 
+const RESETTING = "r!";
+
+const EMPTY: StoredLayer = Object.freeze({ settings: Object.freeze({}), hash: "" });
+
 export class ConfigStore {
 	readonly #store: Store;
+	/** Entries written (set or deleted) since boot: the flash-wear figure reported in `<n>/state`. */
+	writes = 0;
 
 	constructor(store: Store) {
 		this.#store = store;
+		if (store.get(DOMAIN, RESETTING) !== undefined) this.clear();
 	}
 
-	/** Reads a layer back. Entries that no longer pass validation are skipped and named in `problems`. */
+	/** Reads a layer back. Damage and entries that no longer pass validation are named in `problems`. */
 	load(layer: Layer, problems: string[] = []): StoredLayer {
-		const prefix = PREFIX[layer];
-		const settings: Settings = {};
-		for (const key of this.#store.keys(DOMAIN)) {
-			if (!key.startsWith(prefix) || key.includes("+")) continue;
-			const name = key.slice(prefix.length);
-			const spec = Object.hasOwn(SETTINGS, name) ? SETTINGS[name] : undefined;
-			if (!spec) continue;
-			const value = this.#read(key, spec.type === "string", spec.decimals);
-			if (value === undefined || checkValue(spec, value)) problems.push(`stored ${layer} setting ${name} is invalid and was ignored`);
-			else settings[name] = value;
+		const live = this.#live(layer);
+		if (live < 0) return EMPTY;
+		for (const slot of [live, 1 - live]) {
+			const prefix = COMMIT[layer] + slot + ".";
+			if (this.#store.get(DOMAIN, `${prefix}$`) !== this.#checksum(prefix)) continue;
+			if (slot !== live) problems.push(`stored ${layer} settings were damaged; using the copy before them`);
+			return this.#read(layer, prefix, problems);
 		}
-		const hash = this.#store.get(DOMAIN, `${prefix}#`);
-		const rev = this.#store.get(DOMAIN, `${prefix}@`);
-		return { settings, hash: typeof hash === "string" ? hash : "", rev: typeof rev === "number" ? rev : undefined };
+		problems.push(`stored ${layer} settings were damaged and were ignored`);
+		return EMPTY;
 	}
 
-	/** Makes the stored layer equal to `layer`, writing only what differs. Returns how many entries were written. */
-	save(name: Layer, layer: StoredLayer): number {
-		const prefix = PREFIX[name];
-		let writes = 0;
-		for (const key of this.#store.keys(DOMAIN)) {
-			if (!key.startsWith(prefix) || key.includes("+")) continue;
-			const setting = key.slice(prefix.length);
-			if (Object.hasOwn(SETTINGS, setting) && !Object.hasOwn(layer.settings, setting)) writes += this.#write(key, undefined);
+	/** Makes the stored layer equal to `layer`, atomically; `writes` counts what it cost. */
+	save(name: Layer, layer: StoredLayer): void {
+		const entries = this.#entries(layer);
+		const sum = checksumOf(entries);
+		const live = this.#live(name);
+		if (live >= 0 && this.#store.get(DOMAIN, `${COMMIT[name]}${live}.$`) === sum) return;
+		const slot = live === 0 ? 1 : 0;
+		const prefix = COMMIT[name] + slot + ".";
+		if (this.#store.get(DOMAIN, `${prefix}$`) !== sum) {
+			this.#put(`${prefix}$`, undefined);
+			for (const key of this.#store.keys(DOMAIN))
+				if (key.startsWith(prefix) && !Object.hasOwn(entries, key.slice(prefix.length))) this.#put(key, undefined);
+			for (const suffix of Object.keys(entries)) this.#put(prefix + suffix, entries[suffix]);
+			this.#put(`${prefix}$`, sum);
 		}
-		for (const [setting, value] of Object.entries(layer.settings))
-			writes += this.#write(prefix + setting, value, SETTINGS[setting].decimals);
-		writes += this.#put(`${prefix}#`, layer.hash || undefined);
-		writes += this.#put(`${prefix}@`, layer.rev);
-		return writes;
+		this.#put(COMMIT[name], slot);
 	}
 
 	/** Identity of broker settings that were tried and rolled back ("" for none); see Config. */
@@ -79,12 +92,36 @@ export class ConfigStore {
 		this.#put("x#", key);
 	}
 
-	/** Factory reset: forgets every stored layer. */
+	/** Factory reset: forgets every stored layer; a power cut part-way is finished at the next boot. */
 	clear(): void {
-		for (const key of this.#store.keys(DOMAIN)) this.#store.delete(DOMAIN, key);
+		this.#put(RESETTING, 1);
+		for (const key of this.#store.keys(DOMAIN)) if (key !== RESETTING) this.#put(key, undefined);
+		this.#put(RESETTING, undefined);
 	}
 
-	#read(key: string, isString: boolean, decimals?: number): SettingValue | undefined {
+	/** The live slot, or -1 when the layer was never stored. */
+	#live(layer: Layer): number {
+		const slot = this.#store.get(DOMAIN, COMMIT[layer]);
+		return slot === 0 || slot === 1 ? slot : -1;
+	}
+
+	#read(layer: Layer, prefix: string, problems: string[]): StoredLayer {
+		const settings: Settings = {};
+		for (const key of this.#store.keys(DOMAIN)) {
+			if (!key.startsWith(prefix) || key.includes("+")) continue;
+			const name = key.slice(prefix.length);
+			const spec = Object.hasOwn(SETTINGS, name) ? SETTINGS[name] : undefined;
+			if (!spec) continue;
+			const value = this.#value(key, spec.type === "string", spec.decimals);
+			if (value === undefined || checkValue(spec, value)) problems.push(`stored ${layer} setting ${name} is invalid and was ignored`);
+			else settings[name] = value;
+		}
+		const hash = this.#store.get(DOMAIN, `${prefix}#`);
+		const rev = this.#store.get(DOMAIN, `${prefix}@`);
+		return { settings, hash: typeof hash === "string" ? hash : "", rev: typeof rev === "number" ? rev : undefined };
+	}
+
+	#value(key: string, isString: boolean, decimals?: number): SettingValue | undefined {
 		const first = this.#store.get(DOMAIN, key);
 		if (first instanceof ArrayBuffer || first === undefined) return undefined;
 		if (!isString) return typeof first === "number" && decimals !== undefined ? first / 10 ** decimals : first;
@@ -97,24 +134,43 @@ export class ConfigStore {
 		}
 	}
 
-	#write(key: string, value: SettingValue | undefined, decimals?: number): number {
-		if (typeof value === "number" && decimals !== undefined) value = Math.round(value * 10 ** decimals);
-		const parts = typeof value === "string" ? splitUtf8(value, MAX_PREFERENCE_VALUE_BYTES) : [value];
-		let writes = 0;
-		parts.forEach((part, index) => (writes += this.#put(index ? `${key}+${index}` : key, part)));
-		for (let index = parts.length; this.#store.get(DOMAIN, `${key}+${index}`) !== undefined; index++)
-			writes += this.#put(`${key}+${index}`, undefined);
-		return writes;
+	/** What a slot holds for `layer`, by key suffix, exactly as stored. */
+	#entries(layer: StoredLayer): Record<string, StoreValue> {
+		const entries: Record<string, StoreValue> = {};
+		for (const [setting, value] of Object.entries(layer.settings)) {
+			const decimals = SETTINGS[setting].decimals;
+			if (typeof value === "string") splitUtf8(value, MAX_PREFERENCE_VALUE_BYTES).forEach((part, index) => (entries[index ? `${setting}+${index}` : setting] = part));
+			else entries[setting] = typeof value === "number" && decimals !== undefined ? Math.round(value * 10 ** decimals) : value;
+		}
+		if (layer.hash) entries["#"] = layer.hash;
+		if (layer.rev !== undefined) entries["@"] = layer.rev;
+		return entries;
 	}
 
-	/** Sets or deletes one entry unless it already holds that value; 1 when storage was written. */
-	#put(key: string, value: StoreValue | undefined): number {
+	/** The checksum of what the slot at `prefix` holds now. */
+	#checksum(prefix: string): string {
+		const entries: Record<string, StoreValue> = {};
+		for (const key of this.#store.keys(DOMAIN)) {
+			const value = key.startsWith(prefix) && key !== `${prefix}$` ? this.#store.get(DOMAIN, key) : undefined;
+			if (value !== undefined) entries[key.slice(prefix.length)] = value;
+		}
+		return checksumOf(entries);
+	}
+
+	/** Sets or deletes one entry unless it already holds that value. */
+	#put(key: string, value: StoreValue | undefined): void {
 		const current = this.#store.get(DOMAIN, key);
-		if (current === value) return 0;
+		if (current === value) return;
 		if (value === undefined) this.#store.delete(DOMAIN, key);
 		else this.#store.set(DOMAIN, key, value);
-		return 1;
+		this.writes++;
 	}
+}
+
+/** FNV-1a over the entries in key order, so it does not depend on the order storage lists them in. */
+function checksumOf(entries: Record<string, StoreValue>): string {
+	const keys = Object.keys(entries).sort();
+	return documentHash(encodeUtf8(keys.map((key) => `${key}=${String(entries[key])}`).join("\n")));
 }
 
 /** Splits `text` into pieces of at most `maxBytes` UTF-8 bytes, never inside a character. */

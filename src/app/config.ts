@@ -11,6 +11,15 @@
  * tried with a deadline: if no connection succeeds with them within `rollbackMs`, the node goes back to
  * the last settings that worked, remembers the refused ones so a replay does not try them again, and
  * reports why. Secrets are never echoed.
+ *
+ * Damped, so that no pair of documents or brokers can make the node flap (issue 11):
+ * - a document moves the broker at most once per boot: the same document arriving again (a broker that
+ *   still holds it, a bounce between two brokers each holding a document that points at the other) is
+ *   applied but does not move the node again; the report says so. A new `rev` moves it again;
+ * - broker switches caused by documents are at least `switchGapMs` apart; one wanted sooner is held and
+ *   made when the gap ends, with the settings in force then (counted as held);
+ * - documents apply live at once, but storing is coalesced: at most one store every `storeIntervalMs`,
+ *   with the latest document; one arriving inside the interval is stored when it ends (counted).
  */
 import { ConfigStore, documentHash, type Layer, type StoredLayer } from "./config-store";
 import { CONNECTION_KEYS, redact, validateDocument, type Settings, type Validated } from "./settings";
@@ -36,6 +45,10 @@ export interface ConfigOptions {
 	rollbackMs: number;
 	/** Largest document accepted, in bytes. */
 	maxDocumentBytes: number;
+	/** Least time between two stores to flash, ms (default 60 000). */
+	storeIntervalMs?: number;
+	/** Least time between two broker switches caused by documents, ms (default 20 000). */
+	switchGapMs?: number;
 	/** The effective settings changed; `changed` names the keys. */
 	onApply: (settings: Readonly<Settings>, changed: readonly string[]) => void;
 	/** Connect with these broker settings from now on. */
@@ -53,6 +66,20 @@ interface SourceStatus {
 
 type TrialState = "confirmed" | "trying" | "rolled-back";
 
+/** Documents remembered as having moved the broker: enough to break any cycle through a few brokers. */
+const MOVES_REMEMBERED = 4;
+
+export interface ConfigCounters {
+	/** Storage entries written (set or deleted) since boot. */
+	flashWrites: number;
+	/** Layers whose store was merged into a later one by the store interval. */
+	storesCoalesced: number;
+	/** Broker switches made for documents (rollbacks not included). */
+	brokerSwitches: number;
+	/** Switches held back by the switch gap, or not repeated for a document that already moved the node. */
+	switchesHeld: number;
+}
+
 export class Config {
 	readonly #options: ConfigOptions;
 	readonly #stored: ConfigStore;
@@ -65,6 +92,18 @@ export class Config {
 	#previous: Connection | undefined;
 	#refused = "";
 	#connectionNote = "";
+	/** Why the last attempt with the settings on trial failed: not-authorized, refused, timeout or dns. */
+	#failure = "";
+	readonly counters: ConfigCounters = { flashWrites: 0, storesCoalesced: 0, brokerSwitches: 0, switchesHeld: 0 };
+	readonly #unsaved: Record<Layer, boolean> = { fleet: false, device: false, working: false };
+	#storeTimer: TimerId | undefined;
+	#switchTimer: TimerId | undefined;
+	/** The document (source and hash) whose broker move waits for the switch gap; undefined when none waits. */
+	#heldFor: string | undefined;
+	/** Why the broker settings in force are not the ones the documents ask for, when a damping rule says so. */
+	#moveNote = "";
+	/** Source and hash of the documents that moved the broker, newest last. */
+	readonly #moves: string[] = [];
 
 	constructor(options: ConfigOptions) {
 		this.#options = options;
@@ -115,7 +154,18 @@ export class Config {
 		const text = decodeUtf8(payload);
 		const result: Validated = text === undefined ? { errors: ["not valid UTF-8"] } : validateDocument(text);
 		if (!result.settings) this.#reject(source, hash, result.rev, result.errors);
+		else if (lacksUser(this.#merge(source === "fleet" ? result.settings : undefined, source === "device" ? result.settings : undefined)))
+			this.#reject(source, hash, result.rev, ["password: needs a user name (MQTT 3.1.1), here or in a layer below"]);
 		else this.#accept(source, { settings: result.settings, hash, rev: result.rev });
+	}
+
+	/** A connection attempt failed with `reason` (an MqttReason): remembered while settings are on trial, to say why a rollback happened. */
+	connectFailed(reason: string): void {
+		if (this.#trial !== "trying") return;
+		this.#failure = reason === "bad-username-or-password" || reason === "not-authorized" ? "not-authorized"
+			: reason === "dns" ? "dns"
+			: reason === "connect-timeout" || reason === "connack-timeout" ? "timeout"
+			: "refused";
 	}
 
 	/** The client connected: if broker settings were on trial, they work. */
@@ -126,7 +176,7 @@ export class Config {
 		this.#trial = "confirmed";
 		this.#connectionNote = "";
 		this.#layers.working = { settings: { ...this.#connection }, hash: "" };
-		this.#stored.save("working", this.#layers.working);
+		this.#persist("working");
 		this.#options.log("info", `config: broker settings confirmed (${this.#connection.host}:${this.#connection.port})`);
 		this.#report();
 	}
@@ -136,14 +186,34 @@ export class Config {
 		this.#options.clock.clear(this.#trialTimer);
 		this.#trialTimer = undefined;
 		this.#stored.clear();
-		for (const layer of ["fleet", "device", "working"] as const) this.#layers[layer] = { settings: {}, hash: "" };
+		this.counters.flashWrites = this.#stored.writes;
+		for (const layer of ["fleet", "device", "working"] as const) {
+			this.#layers[layer] = { settings: {}, hash: "" };
+			this.#unsaved[layer] = false;
+		}
 		for (const source of ["fleet", "device"] as const) this.#status[source] = { hash: "", status: "none", errors: [] };
 		this.#refused = "";
 		this.#trial = "confirmed";
 		this.#connectionNote = "";
 		this.#options.log("warn", "config: factory reset");
-		this.#update();
+		this.#update(undefined);
 		this.#report();
+	}
+
+	/** Stores what is applied but not yet stored, whatever the store interval (before a restart). */
+	storeNow(): void {
+		this.#options.clock.clear(this.#storeTimer);
+		this.#storeTimer = undefined;
+		this.#store();
+	}
+
+	/** For good: stores what is unsaved and drops every timer (trial, held switch, store interval). */
+	stop(): void {
+		this.storeNow();
+		const { clock } = this.#options;
+		clock.clear(this.#trialTimer);
+		clock.clear(this.#switchTimer);
+		this.#trialTimer = this.#switchTimer = undefined;
 	}
 
 	/** The acknowledgement document: effective settings (redacted), each source's revision and errors. */
@@ -153,19 +223,64 @@ export class Config {
 			effective: redact({ ...this.#effective, ...this.#connection }),
 			fleet: source(this.#status.fleet),
 			device: source(this.#status.device),
-			broker: { host: this.#connection.host, port: this.#connection.port, state: this.#trial, note: this.#connectionNote || null },
+			broker: {
+				host: this.#connection.host, port: this.#connection.port, state: this.#trial, note: this.#connectionNote || this.#moveNote || null,
+				switches: this.counters.brokerSwitches, held: this.counters.switchesHeld,
+			},
 		});
 	}
 
 	#accept(source: Source, layer: StoredLayer): void {
 		this.#layers[source] = layer;
-		const writes = this.#stored.save(source, layer);
+		const writes = this.#persist(source);
 		// A cleared document is no document: the same status as on a node that never had one.
 		this.#status[source] = { hash: layer.hash, rev: layer.rev, status: layer.hash ? "applied" : "none", errors: [] };
-		this.#options.log("info", `config: ${source} document ${layer.hash || "(cleared)"} applied (${writes} stored entries changed)`);
-		this.#update();
+		this.#options.log("info", `config: ${source} document ${layer.hash || "(cleared)"} applied (${writes < 0 ? "stored when the store interval ends" : `${writes} stored entries changed`})`);
+		this.#update(`${source}:${layer.hash}`);
 		this.#report();
 	}
+
+	/** Stores `layer` now if the store interval allows, else when it ends; returns the entries written, or -1 when deferred. */
+	#persist(layer: Layer): number {
+		if (this.#unsaved[layer]) this.counters.storesCoalesced++;
+		this.#unsaved[layer] = true;
+		if (this.#storeTimer) return -1;
+		const writes = this.#store();
+		this.#holdStores();
+		return writes;
+	}
+
+	#holdStores(): void {
+		this.#storeTimer = this.#options.clock.set(this.#storeDue, this.#options.storeIntervalMs ?? 60_000);
+	}
+
+	/** Stores every unsaved layer; returns the entries written. */
+	#store(): number {
+		const before = this.#stored.writes;
+		for (const layer of ["fleet", "device", "working"] as const) {
+			if (!this.#unsaved[layer]) continue;
+			this.#unsaved[layer] = false;
+			this.#stored.save(layer, this.#layers[layer]);
+		}
+		this.counters.flashWrites = this.#stored.writes;
+		return this.#stored.writes - before;
+	}
+
+	// Made once, like every timer callback here: nothing allocated per document.
+	readonly #storeDue = (): void => {
+		this.#storeTimer = undefined;
+		if (!this.#unsaved.fleet && !this.#unsaved.device && !this.#unsaved.working) return;
+		this.#store();
+		this.#holdStores();
+	};
+
+	readonly #switchDue = (): void => {
+		this.#switchTimer = undefined;
+		const held = this.#heldFor;
+		if (held === undefined) return;
+		this.#reconcile(held || undefined);
+		this.#report();
+	};
 
 	#reject(source: Source, hash: string, rev: number | undefined, errors: string[]): void {
 		const status = this.#status[source];
@@ -176,15 +291,56 @@ export class Config {
 		this.#report();
 	}
 
-	/** Recomputes the effective settings, applies what changed, and starts a broker trial if needed. */
-	#update(): void {
+	/** Recomputes the effective settings, applies what changed, and moves the broker if needed. `document`: source and hash of the cause. */
+	#update(document: string | undefined): void {
 		const before = this.#effective;
 		this.#effective = this.#merge();
 		const changed = Object.keys(this.#effective).filter((key) => this.#effective[key] !== before[key] && !CONNECTION_KEYS.includes(key));
 		if (changed.length) this.#options.onApply(this.#effective, changed);
+		this.#reconcile(document);
+	}
+
+	/**
+	 * Starts a trial of the broker settings in force, unless they are in use, refused, moved to once already
+	 * by `document` (source and hash; undefined for a factory reset, which is not a document), or inside the
+	 * switch gap.
+	 */
+	#reconcile(document: string | undefined): void {
+		this.#moveNote = "";
+		this.#heldFor = undefined;
 		const wanted = connectionOf(this.#effective);
 		const key = connectionKey(wanted);
+		if (key === connectionKey(this.#connection) && this.#trial === "rolled-back") {
+			// The document that asked for the refused settings is gone: its rollback note goes with it.
+			this.#trial = "confirmed";
+			this.#connectionNote = "";
+		}
 		if (key === connectionKey(this.#connection) || key === this.#refused) return;
+		const target = `${wanted.host}:${wanted.port}`;
+		if (lacksUser(wanted)) {
+			// Left by clearing the layer that had the user name: MQTT 3.1.1 cannot send it.
+			this.#moveNote = `not moving to ${target}: a password needs a user name`;
+			return;
+		}
+		if (document !== undefined && this.#moves.includes(document)) {
+			this.counters.switchesHeld++;
+			const [source, hash] = document.split(":");
+			this.#moveNote = `not moving to ${target}: the ${source} document ${hash || "(cleared)"} moved the node once already; publish it with a new rev to move again`;
+			this.#options.log("warn", `config: ${this.#moveNote}`);
+			return;
+		}
+		if (this.#switchTimer) {
+			this.counters.switchesHeld++;
+			this.#heldFor = document ?? "";
+			this.#moveNote = `moving to ${target} once the broker-switch gap of ${Math.round((this.#options.switchGapMs ?? 20_000) / 1000)} s ends`;
+			return;
+		}
+		if (document !== undefined) {
+			this.#moves.push(document);
+			if (this.#moves.length > MOVES_REMEMBERED) this.#moves.shift();
+		}
+		this.counters.brokerSwitches++;
+		this.#switchTimer = this.#options.clock.set(this.#switchDue, this.#options.switchGapMs ?? 20_000);
 		this.#startTrial(wanted);
 	}
 
@@ -194,6 +350,7 @@ export class Config {
 		clock.clear(this.#trialTimer);
 		this.#connection = wanted;
 		this.#trial = "trying";
+		this.#failure = "";
 		this.#connectionNote = `trying ${wanted.host}:${wanted.port} for up to ${Math.round(rollbackMs / 1000)} s`;
 		log("info", `config: ${this.#connectionNote}`);
 		this.#trialTimer = clock.set(() => this.#rollBack(), rollbackMs);
@@ -206,21 +363,27 @@ export class Config {
 		this.#trialTimer = undefined;
 		this.#refused = connectionKey(refused);
 		this.#stored.refuse(this.#refused);
+		this.counters.flashWrites = this.#stored.writes;
 		this.#connection = previous;
 		this.#trial = "rolled-back";
-		this.#connectionNote = `could not connect to ${refused.host}:${refused.port} within ${Math.round(this.#options.rollbackMs / 1000)} s; back to ${previous.host}:${previous.port}`;
+		this.#connectionNote = `could not connect to ${refused.host}:${refused.port} within ${Math.round(this.#options.rollbackMs / 1000)} s (${this.#failure || "timeout"}); back to ${previous.host}:${previous.port}`;
 		this.#options.log("warn", `config: ${this.#connectionNote}`);
 		this.#options.onConnection(previous);
 		this.#report();
 	}
 
-	#merge(): Settings {
-		return { ...this.#options.defaults, ...this.#layers.fleet.settings, ...this.#layers.device.settings };
+	#merge(fleetSettings = this.#layers.fleet.settings, deviceSettings = this.#layers.device.settings): Settings {
+		return { ...this.#options.defaults, ...fleetSettings, ...deviceSettings };
 	}
 
 	#report(): void {
 		this.#options.onReport(this.report());
 	}
+}
+
+/** Broker settings MQTT 3.1.1 cannot send [MQTT-3.1.2-22]. */
+function lacksUser(settings: Readonly<Settings> | Readonly<Connection>): boolean {
+	return !!settings.password && !settings.user;
 }
 
 function connectionOf(settings: Readonly<Settings>): Connection {

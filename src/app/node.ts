@@ -21,7 +21,7 @@ import { topicProblem, topicsFor, type Topics } from "./topics";
 import { detectSensors, openSensor, type SensorModel } from "../drivers/detect";
 import type { Sample, Sensor } from "../drivers/sensor";
 import { SensorError } from "../drivers/sensor";
-import { elapsed, type Host, type Store, type TimerId } from "../io";
+import { elapsed, type Host, type TimerId } from "../io";
 import { MqttClient, type MqttClientOptions, type MqttMessage, type PublishOptions } from "../mqtt/client";
 import { decodeUtf8 } from "../utf8";
 
@@ -58,8 +58,6 @@ export interface NodeCounters {
 	heated: number;
 	/** SHT4x heater pulses refused because the last unheated reading was at or above 65 C. */
 	heaterRefused: number;
-	/** Entries written to or deleted from storage (flash wears). */
-	flashWrites: number;
 }
 
 type Health = "searching" | "ok" | "absent" | "error";
@@ -78,7 +76,7 @@ export class SensorNode {
 	readonly root: string;
 	readonly topics: Topics;
 	readonly boot: string;
-	readonly counters: NodeCounters = { readings: 0, published: 0, crcErrors: 0, sensorErrors: 0, recoveries: 0, heated: 0, heaterRefused: 0, flashWrites: 0 };
+	readonly counters: NodeCounters = { readings: 0, published: 0, crcErrors: 0, sensorErrors: 0, recoveries: 0, heated: 0, heaterRefused: 0 };
 	readonly #host: Host;
 	readonly #config: Config;
 	readonly #client: MqttClient;
@@ -100,6 +98,8 @@ export class SensorNode {
 	#lastTicks: number;
 	#cycleTimer: TimerId | undefined;
 	#announceTimer: TimerId | undefined;
+	/** Set for a second after a commanded sample: a flood of "sample" makes one reading a second, not one per command. */
+	#sampleGap: TimerId | undefined;
 	#stateAt = -Infinity;
 	#finding = false;
 	#stopped = false;
@@ -126,7 +126,7 @@ export class SensorNode {
 		const maxDocumentBytes = options.maxDocumentBytes ?? 1024;
 
 		this.#config = new Config({
-			store: this.#countWrites(host.store),
+			store: host.store,
 			clock: host.clock,
 			log: host.log,
 			defaults: { ...DEFAULTS, ...options.settings },
@@ -157,7 +157,10 @@ export class SensorNode {
 			onDisconnect: (reason) => {
 				if (reason === "closed") this.#notifyStopped();
 			},
-			onError: (error) => this.#setError(`mqtt: ${error.message}`),
+			onError: (error) => {
+				this.#setError(`mqtt: ${error.message}`);
+				this.#config.connectFailed(error.code);
+			},
 		});
 		this.#client.subscribe([this.topics.config, this.topics.fleetConfig, this.topics.command, HA_STATUS_TOPIC], { qos: 1 });
 		host.log("info", `boot ${this.boot}: node ${this.root}/${this.id}, firmware ${FIRMWARE_VERSION}, broker ${connection.host}:${connection.port}`);
@@ -194,9 +197,11 @@ export class SensorNode {
 		const { clock } = this.#host;
 		clock.clear(this.#cycleTimer);
 		clock.clear(this.#announceTimer);
+		clock.clear(this.#sampleGap);
 		this.#sensor?.close();
 		this.#sensor = undefined;
 		this.#onStopped = stopped;
+		this.#config.stop();
 		const connected = this.#client.connected;
 		this.#publish(this.topics.status, "offline", 1, true);
 		this.#client.close();
@@ -424,19 +429,38 @@ export class SensorNode {
 		}
 		log("info", `command: ${command}`);
 		switch (command.trim()) {
-			case "sample": this.#cycle(); break;
-			case "announce": this.#announce(); break;
-			case "restart": this.#host.board.restart(); break;
+			case "sample":
+				if (this.#sampleGap) break;
+				this.#sampleGap = this.#host.clock.set(this.#sampleGapOver, 1000);
+				this.#cycle();
+				break;
+			case "announce": this.#announceSoon(); break;
+			case "restart":
+				this.#config.storeNow();
+				this.#host.board.restart();
+				break;
 			case "factory-reset": this.#config.factoryReset(); break;
 			default: log("warn", `command: unknown "${command}"`);
 		}
 	}
 
-	/** Home Assistant came back: announce after a random 1-5 s, so a fleet does not answer at once. */
+	// Made once, like the other timer callbacks: a command flood must not allocate per command.
+	readonly #sampleGapOver = (): void => {
+		this.#sampleGap = undefined;
+	};
+
+	readonly #announceDue = (): void => {
+		this.#announceTimer = undefined;
+		this.#announce();
+	};
+
+	/**
+	 * Home Assistant came back, or an "announce" command: announce after a random 1-5 s, so a fleet does not
+	 * answer at once; requests meanwhile are merged into that one announcement.
+	 */
 	#announceSoon(): void {
-		const { clock } = this.#host;
-		clock.clear(this.#announceTimer);
-		this.#announceTimer = clock.set(() => this.#announce(), 1000 + Math.floor(Math.random() * 4000));
+		if (this.#announceTimer) return;
+		this.#announceTimer = this.#host.clock.set(this.#announceDue, 1000 + Math.floor(Math.random() * 4000));
 	}
 
 	/**
@@ -457,6 +481,7 @@ export class SensorNode {
 		const uptime = this.#uptime();
 		this.#stateAt = uptime;
 		const mqtt = this.#client.counters;
+		const config = this.#config.counters;
 		const sensor = this.#sensor;
 		const state = {
 			firmware: FIRMWARE_VERSION,
@@ -471,12 +496,13 @@ export class SensorNode {
 				recoveries: this.counters.recoveries,
 				heated: this.counters.heated,
 				heaterRefused: this.counters.heaterRefused,
-				flashWrites: this.counters.flashWrites,
 				sent: mqtt.sent,
 				acked: mqtt.acked,
 				resent: mqtt.resent,
 				dropped: mqtt.dropped,
 				reconnects: mqtt.reconnects,
+				flashWrites: config.flashWrites,
+				storesCoalesced: config.storesCoalesced,
 				outbox: this.#client.queued,
 			},
 			freeMemory: this.#host.board.freeMemory() ?? null,
@@ -484,23 +510,6 @@ export class SensorNode {
 			pastError: this.#pastError ? { message: this.#pastError, at: this.#pastErrorAt, cleared: this.#pastErrorCleared } : null,
 		};
 		this.#publish(this.topics.state, JSON.stringify(state), 1, true);
-	}
-
-	/** `store`, counting what it writes into `counters.flashWrites`. */
-	#countWrites(store: Store): Store {
-		const counters = this.counters;
-		return {
-			get: (domain, key) => store.get(domain, key),
-			keys: (domain) => store.keys(domain),
-			set(domain, key, value) {
-				counters.flashWrites++;
-				store.set(domain, key, value);
-			},
-			delete(domain, key) {
-				counters.flashWrites++;
-				store.delete(domain, key);
-			},
-		};
 	}
 
 	#publish(topic: string, payload: string, qos: 0 | 1, retain: boolean): void {

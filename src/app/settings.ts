@@ -19,6 +19,8 @@ interface SettingSpec {
 	readonly choices?: readonly string[];
 	/** Longest "string", in UTF-8 bytes. */
 	readonly maxBytes?: number;
+	/** A "string" that must be a host name or an IP address. */
+	readonly host?: boolean;
 	/** Part of the broker connection: applied with automatic rollback. */
 	readonly connection?: boolean;
 	/** Never echoed in a topic or a log. */
@@ -55,7 +57,7 @@ export const SETTINGS: Readonly<Record<string, SettingSpec>> = Object.freeze({
 	/** MQTT keepalive, seconds. */
 	keepalive: spec({ type: "integer", min: 5, max: 3600 }),
 	discovery: spec({ type: "boolean" }),
-	host: spec({ type: "string", maxBytes: 253, connection: true }),
+	host: spec({ type: "string", maxBytes: 253, host: true, connection: true }),
 	port: spec({ type: "integer", min: 1, max: 65535, connection: true }),
 	user: spec({ type: "string", maxBytes: 128, connection: true }),
 	password: spec({ type: "string", maxBytes: 128, connection: true, secret: true }),
@@ -176,9 +178,18 @@ export function checkValue(spec: SettingSpec, value: unknown): string | undefine
 			const bytes = utf8Length(value);
 			if (bytes < 0) return "must be valid Unicode";
 			if (bytes > spec.maxBytes!) return `must be at most ${spec.maxBytes} bytes`;
+			if (spec.host && !isHost(value)) return "must be a host name or an IP address";
 			return undefined;
 		}
 	}
+}
+
+/** A DNS name (RFC 1123 labels), a dotted IPv4 address or an IPv6 literal. */
+function isHost(text: string): boolean {
+	if (text.includes(":")) return /^[0-9A-Fa-f:.]+$/.test(text) && text.split(":").length >= 3;
+	const labels = text.split(".");
+	if (labels.every((label) => /^[0-9]+$/.test(label))) return labels.length === 4 && labels.every((label) => Number(label) <= 255);
+	return labels.every((label) => /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(label));
 }
 
 function normalise(spec: SettingSpec, value: SettingValue): SettingValue {
@@ -190,7 +201,8 @@ function normalise(spec: SettingSpec, value: SettingValue): SettingValue {
 /** A value as it may appear in an error message: secrets are never echoed. */
 function describe(key: string, value: unknown): string {
 	if (Object.hasOwn(SETTINGS, key) && SETTINGS[key].secret) return "a value";
-	const text = JSON.stringify(value) ?? String(value);
+	// JSON.parse turns 1e400 into Infinity, which JSON.stringify would show as null.
+	const text = typeof value === "number" ? String(value) : JSON.stringify(value) ?? String(value);
 	return text.length > 40 ? `${text.slice(0, 37)}...` : text;
 }
 

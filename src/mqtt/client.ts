@@ -26,7 +26,7 @@ export type { MqttReason } from "./errors";
 export interface MqttWill {
 	topic: string;
 	payload?: Uint8Array | string;
-	qos?: 0 | 1;
+	qos?: 0 | 1 | 2;
 	retain?: boolean;
 }
 
@@ -94,6 +94,7 @@ export class MqttClient implements MqttEvents {
 	onMessage?: (message: MqttMessage) => void;
 	onOversize?: (message: MqttOversize) => void;
 	onSubscribe?: (result: MqttSubscribeResult) => void;
+	onUnsubscribe?: (result: { filter: string }) => void;
 	onDisconnect?: (reason: MqttReason) => void;
 	onError?: (error: MqttError) => void;
 	onDrop?: (drop: MqttDrop) => void;
@@ -111,6 +112,8 @@ export class MqttClient implements MqttEvents {
 	#attempt = 0;
 	#timer: TimerId | undefined;
 	#timerAt = 0;
+	/** The socket reported bytes the session was not ready for: read them once it is (backpressure). */
+	#unread = false;
 
 	constructor(options: MqttClientOptions) {
 		this.#clock = options.clock;
@@ -122,6 +125,7 @@ export class MqttClient implements MqttEvents {
 		this.onMessage = options.onMessage;
 		this.onOversize = options.onOversize;
 		this.onSubscribe = options.onSubscribe;
+		this.onUnsubscribe = options.onUnsubscribe;
 		this.onDisconnect = options.onDisconnect;
 		this.onError = options.onError;
 		this.onDrop = options.onDrop;
@@ -235,12 +239,13 @@ export class MqttClient implements MqttEvents {
 						this.#session.onConnected(now);
 					}
 					this.#session.onWritable(bytes, now);
+					this.#read();
 					this.#arm();
 				},
 				onReadable: () => {
 					if (attempt !== this.#attempt) return;
-					const data = this.#socket!.read();
-					if (data) this.#session.onBytes(new Uint8Array(data), this.#clock.ticks());
+					this.#unread = true;
+					this.#read();
 					this.#arm();
 				},
 				onError: () => {
@@ -256,8 +261,17 @@ export class MqttClient implements MqttEvents {
 		this.#arm();
 	}
 
+	/** Reads what the socket holds if the session takes it now; otherwise it stays there and TCP holds the broker back. */
+	#read(): void {
+		if (!this.#unread || !this.#session.receiving) return;
+		this.#unread = false;
+		const data = this.#socket!.read();
+		if (data) this.#session.onBytes(new Uint8Array(data), this.#clock.ticks());
+	}
+
 	#close(): void {
 		this.#attempt++;
+		this.#unread = false;
 		const socket = this.#socket;
 		this.#socket = undefined;
 		socket?.close();

@@ -28,9 +28,7 @@ export type MqttReason =
 	/** A PUBACK was overdue and the PINGREQ probing the link went unanswered. */
 	| "ack-timeout"
 	/** The broker broke the protocol: malformed or unexpected packet, QoS 2, oversize non-PUBLISH. */
-	| "protocol"
-	/** More control packets (acks, pings) waited for socket space than the bound allows. */
-	| "backlog";
+	| "protocol";
 
 /** CONNACK return code -> reason, index = code. */
 export const REFUSALS: readonly MqttReason[] = Object.freeze([

@@ -47,6 +47,8 @@ export interface MqttEvents {
 	onMessage?(message: MqttMessage): void;
 	onOversize?(message: MqttOversize): void;
 	onSubscribe?(result: MqttSubscribeResult): void;
+	/** The broker acknowledged unsubscribing from `filter`. */
+	onUnsubscribe?(result: { filter: string }): void;
 	/** An established connection ended. */
 	onDisconnect?(reason: MqttReason): void;
 	/** A connection or an attempt at one failed; `error.code` says why. */

@@ -15,11 +15,23 @@
  *   AWAIT_CONNACK  CONNACK refused (1-5)                   WAITING        onError(named refusal)
  *   AWAIT_CONNACK  connackTimeout / lost / any other bytes WAITING
  *   ACTIVE         keepalive / ack probe unanswered        WAITING        onDisconnect
- *   ACTIVE         protocol error / backlog / lost         WAITING        onDisconnect
- *   ACTIVE         close()                                 CLOSING        write DISCONNECT
+ *   ACTIVE         protocol error / lost                   WAITING        onDisconnect
+ *   ACTIVE         close()                                 CLOSING        write owed PUBACKs, outbox, DISCONNECT
  *   CLOSING        DISCONNECT written / timeout / lost     IDLE           onDisconnect("closed")
+ *   ACTIVE         reconnect() (reconfigure)               SWITCHING      write owed PUBACKs, then DISCONNECT
+ *   SWITCHING      DISCONNECT written / timeout / lost     CONNECTING     host.close(), host.open(), onDisconnect("reconfigure")
  *   other          close()                                 IDLE
- *   any            reconnect() (reconfigure)               CONNECTING     DISCONNECT if ACTIVE, host.close(), host.open()
+ *   other          reconnect() (reconfigure)               CONNECTING     host.close(), host.open()
+ *
+ * Neither CLOSING nor SWITCHING leaves the connection while a message handler runs or a PUBACK is owed:
+ * a message that made the app reconnect (new broker settings, a restart) is acknowledged first, so the
+ * broker never sends it again. Both stop taking frames from the socket: what the app has not seen is
+ * not acknowledged, and the broker keeps it for the next connection.
+ *
+ * Backpressure: each PUBACK is written as soon as its handler returns. When the socket has no room, it
+ * waits in a ring of MAX_OWED_ACKS; with the ring full the session stops taking frames (`receiving`
+ * turns false and the owner stops reading the socket), so TCP flow control holds the broker back until
+ * onWritable makes room. A burst of any size costs time, never the connection.
  *
  * Link liveness, with k the keepalive: a PINGREQ goes out when nothing was sent for k [MQTT-3.1.2-23] and
  * when nothing was received for k/2; nothing received for k means the link is dead. A PUBACK overdue by
@@ -54,11 +66,9 @@ const AWAIT_CONNACK = 3;
 const ACTIVE = 4;
 const CLOSING = 5;
 
-/**
- * PUBACKs owed to the broker that may wait for socket space. Above Mosquitto's default
- * max_inflight_messages (20), so a congested socket under a normal broker never reaches it; a broker
- * that goes past it gets the connection closed ("backlog").
- */
+const SWITCHING = 6;
+
+/** PUBACKs that may wait for socket space; at the bound, reading stops until onWritable (see above). */
 const MAX_OWED_ACKS = 32;
 
 /** What the session asks of its owner. `close` and `write` must not call back into the session. */
@@ -166,6 +176,10 @@ export class Session {
 	#nextId = 0;
 	#dropReason: MqttDrop["reason"] = "full";
 	#flushing = false;
+	/** The reader holds frames not yet handled: the owner must not push more. */
+	#holding = false;
+	/** An onMessage/onOversize handler is running: the connection must outlive it, to acknowledge. */
+	#delivering = false;
 	// Made once: the pump runs several times per message, and a closure per run is garbage on a 32 KB heap.
 	readonly #allocate = () => this.#allocateId();
 	readonly #sendFrame = (frame: Uint8Array) => this.#send(frame);
@@ -197,7 +211,8 @@ export class Session {
 		if (password !== undefined && (username === undefined || password.length > 0xffff)) throw new RangeError("a password needs a user name, and at most 65535 bytes"); // [MQTT-3.1.2-22]
 		if (will) {
 			checkTopicName(will.topic);
-			if (will.qos !== 0 && will.qos !== 1) throw new RangeError("will qos must be 0 or 1");
+			// QoS 2 asks nothing of the client: the broker alone publishes the will.
+			if (will.qos !== 0 && will.qos !== 1 && will.qos !== 2) throw new RangeError("will qos must be 0, 1 or 2");
 			if (will.payload.length > 0xffff) throw new RangeError("will payload over 65535 bytes");
 		}
 		return { clientId, clean: options.clean, keepalive, username, password, will };
@@ -206,6 +221,11 @@ export class Session {
 	/** Whether a CONNACK accepted the current connection. */
 	get connected(): boolean {
 		return this.#state === ACTIVE;
+	}
+
+	/** Whether the session takes bytes now; while false the owner leaves them in the socket (backpressure). */
+	get receiving(): boolean {
+		return this.#state >= AWAIT_CONNACK && !this.#holding;
 	}
 
 	/** Messages waiting in the outbox, in flight included. */
@@ -224,15 +244,24 @@ export class Session {
 		this.#connect = Session.#checkConnect(options);
 	}
 
-	/** Drops the current connection or attempt and connects again at once, keeping the outbox. */
+	/**
+	 * Drops the current connection or attempt and connects again, keeping the outbox: at once, or for a
+	 * live connection as soon as the PUBACKs owed are written (at most connackTimeout later).
+	 */
 	reconnect(now: number): void {
 		this.#now = now;
-		if (this.#state === IDLE || this.#state === CLOSING) return;
-		const wasActive = this.#state === ACTIVE;
-		if (wasActive) this.#writeFixed(DISCONNECT << 4, 0);
+		const state = this.#state;
+		if (state === IDLE || state === CLOSING || state === SWITCHING) return;
+		// New settings deserve a prompt first attempt, not the delay the old ones had built up.
+		this.#backoff.reset();
+		if (state === ACTIVE) {
+			this.#state = SWITCHING;
+			this.#since = now;
+			this.#pump();
+			return;
+		}
 		this.#teardown();
 		this.#open();
-		if (wasActive) this.#events.onDisconnect?.("reconfigure");
 	}
 
 	/**
@@ -243,7 +272,7 @@ export class Session {
 	close(now: number): void {
 		this.#now = now;
 		if (this.#state === IDLE || this.#state === CLOSING) return;
-		if (this.#state === ACTIVE) {
+		if (this.#state === ACTIVE || this.#state === SWITCHING) {
 			this.#state = CLOSING;
 			this.#since = now;
 			this.#pump();
@@ -267,6 +296,7 @@ export class Session {
 		this.#budget = bytes;
 		if (bytes > this.#capacity) this.#capacity = bytes;
 		this.#pump();
+		if (this.#holding && this.#owedCount < MAX_OWED_ACKS) this.#process();
 	}
 
 	onTransportLost(now: number, reason: "dns" | "transport" = "transport"): void {
@@ -275,6 +305,7 @@ export class Session {
 			this.#teardown();
 			this.#finish(true);
 		}
+		else if (this.#state === SWITCHING) this.#switch();
 		else if (this.#state >= CONNECTING) this.#fail(reason, "connection lost");
 	}
 
@@ -284,16 +315,25 @@ export class Session {
 		this.#lastReceived = now;
 		this.#pingPending = false;
 		this.#probing = false;
+		this.#reader.push(chunk);
+		this.#holding = true;
+		this.#process();
+	}
+
+	/** Handles the frames the reader holds while PUBACKs can be owed and the connection is not being left. */
+	#process(): void {
 		const generation = this.#generation;
 		const reader = this.#reader;
-		reader.push(chunk);
-		for (;;) {
+		while (this.#owedCount < MAX_OWED_ACKS && this.#state <= ACTIVE) {
 			const result = reader.next();
-			if (result === NEED_MORE) break;
+			if (result === NEED_MORE) {
+				this.#holding = false;
+				break;
+			}
 			if (result < 0) return this.#fail("protocol", codecErrorText(result));
 			const packet = decodeFromBroker(reader.header, reader.bytes, reader.start, reader.end);
 			if (typeof packet === "number") return this.#fail("protocol", codecErrorText(packet));
-			if (result === OVERSIZE) this.#oversize(packet as PublishPacket, reader.length);
+			if (result === OVERSIZE) this.#handle(packet as PublishPacket, reader.length);
 			else this.#receive(packet);
 			if (generation !== this.#generation || this.#state < AWAIT_CONNACK) return;
 		}
@@ -318,6 +358,9 @@ export class Session {
 					this.#teardown();
 					this.#finish(true);
 				}
+				return;
+			case SWITCHING:
+				if (this.#due(this.#since + this.#connackTimeout)) this.#switch();
 				return;
 			case ACTIVE:
 				break;
@@ -344,7 +387,8 @@ export class Session {
 			case WAITING: return this.#since;
 			case CONNECTING: return this.#since + this.#connectTimeout;
 			case AWAIT_CONNACK:
-			case CLOSING: return this.#since + this.#connackTimeout;
+			case CLOSING:
+			case SWITCHING: return this.#since + this.#connackTimeout;
 			case ACTIVE: break;
 			default: return undefined;
 		}
@@ -442,6 +486,7 @@ export class Session {
 		this.#connectFrame = undefined;
 		this.#budget = this.#capacity = 0;
 		this.#owedCount = 0;
+		this.#holding = false;
 		this.#pingDue = this.#pingPending = this.#probing = false;
 	}
 
@@ -455,6 +500,13 @@ export class Session {
 		this.#log?.(reason === "protocol" ? "error" : "warn", `mqtt: ${reason}: ${message}; reconnecting in ${delay} ms`);
 		this.#events.onError?.(new MqttError(reason, message, returnCode));
 		if (wasActive && this.#state === WAITING) this.#events.onDisconnect?.(reason);
+	}
+
+	/** Leaves the connection for a new one with the settings now configured. */
+	#switch(): void {
+		this.#teardown();
+		this.#open();
+		this.#events.onDisconnect?.("reconfigure");
 	}
 
 	/** Ends in IDLE after close(): reports the abandoned outbox. */
@@ -477,7 +529,7 @@ export class Session {
 		}
 		switch (packet.type) {
 			case PUBLISH:
-				return this.#deliver(packet);
+				return this.#handle(packet, 0);
 			case PUBACK:
 				if (!this.#outbox.ack(packet.id)) {
 					this.counters.unknownAcks++;
@@ -509,37 +561,43 @@ export class Session {
 		if (generation === this.#generation) this.#pump();
 	}
 
-	#deliver(packet: PublishPacket): void {
+	/** Hands an incoming PUBLISH (`oversize`: its length when only its head was kept) to the app, then acknowledges it. */
+	#handle(packet: PublishPacket, oversize: number): void {
 		if (packet.qos === 2) return this.#fail("protocol", "QoS 2 PUBLISH, but nothing was subscribed above QoS 1");
 		const { topic, payload, qos, retain, dup, id } = packet;
-		// A frame reassembled in the reader's buffer is overwritten by the next one, so its payload is copied;
-		// one that arrived whole lies in the caller's chunk, which is never reused, and is handed over as is.
-		const mine = this.#reader.reassembled ? payload.slice() : payload;
-		this.counters.received++;
 		const generation = this.#generation;
+		this.#delivering = true;
 		try {
-			this.#events.onMessage?.({ topic, payload: mine, qos, retain, dup });
+			if (oversize) {
+				this.counters.oversize++;
+				this.#log?.("warn", `mqtt: skipped a ${oversize} byte PUBLISH on "${topic}" (maxPacket is smaller)`);
+				this.#events.onOversize?.({ topic, qos, retain, dup, length: oversize });
+			}
+			else {
+				this.counters.received++;
+				// A frame reassembled in the reader's buffer is overwritten by the next one, so its payload is copied;
+				// one that arrived whole lies in the caller's chunk, which is never reused, and is handed over as is.
+				this.#events.onMessage?.({ topic, payload: this.#reader.reassembled ? payload.slice() : payload, qos, retain, dup });
+			}
 		}
 		catch (error) {
 			this.counters.handlerErrors++;
-			this.#log?.("error", `mqtt: onMessage for "${topic}" threw: ${error}`);
+			this.#log?.("error", `mqtt: ${oversize ? "onOversize" : "onMessage"} for "${topic}" threw: ${error}`);
 		}
-		if (qos && generation === this.#generation) this.#owe(id);
-	}
-
-	#oversize(packet: PublishPacket, length: number): void {
-		if (packet.qos === 2) return this.#fail("protocol", "QoS 2 PUBLISH, but nothing was subscribed above QoS 1");
-		const { topic, qos, retain, dup, id } = packet;
-		this.counters.oversize++;
-		this.#log?.("warn", `mqtt: skipped a ${length} byte PUBLISH on "${topic}" (maxPacket is smaller)`);
-		const generation = this.#generation;
-		this.#events.onOversize?.({ topic, qos, retain, dup, length });
-		if (qos && generation === this.#generation) this.#owe(id);
-	}
-
-	#owe(id: number): void {
-		if (this.#owedCount === MAX_OWED_ACKS) return this.#fail("backlog", `more than ${MAX_OWED_ACKS} PUBACKs waiting for socket space`);
+		this.#delivering = false;
+		if (!qos || generation !== this.#generation) return;
 		this.#owed[(this.#owedHead + this.#owedCount++) % MAX_OWED_ACKS] = id;
+		this.#writeAcks();
+	}
+
+	/** Writes owed PUBACKs, oldest first, while the socket has room; true when none is left. */
+	#writeAcks(): boolean {
+		while (this.#owedCount) {
+			if (!this.#writeFixed(PUBACK << 4, this.#owed[this.#owedHead])) return false;
+			this.#owedHead = (this.#owedHead + 1) % MAX_OWED_ACKS;
+			this.#owedCount--;
+		}
+		return true;
 	}
 
 	#subscriptionAck(id: number, codes: number[] | undefined): void {
@@ -555,6 +613,7 @@ export class Session {
 			if (result.code === SUBACK_FAILURE) this.#log?.("warn", `mqtt: subscription to "${result.filter}" refused`);
 			this.#events.onSubscribe?.({ filter: result.filter, qos: result.code });
 		}
+		else this.#events.onUnsubscribe?.({ filter: result.filter });
 	}
 
 	#allocateId(): number {
@@ -618,11 +677,10 @@ export class Session {
 			if (!this.#send(this.#connectFrame)) return;
 			this.#connectFrame = undefined;
 		}
-		if (state === AWAIT_CONNACK) return;
-		while (this.#owedCount) {
-			if (!this.#writeFixed(PUBACK << 4, this.#owed[this.#owedHead])) return;
-			this.#owedHead = (this.#owedHead + 1) % MAX_OWED_ACKS;
-			this.#owedCount--;
+		if (state === AWAIT_CONNACK || !this.#writeAcks()) return;
+		if (state === SWITCHING) {
+			if (!this.#delivering && this.#writeFixed(DISCONNECT << 4, 0)) this.#switch();
+			return;
 		}
 		if (this.#pingDue) {
 			if (!this.#writeFixed(PINGREQ << 4, 0)) return;
@@ -651,7 +709,7 @@ export class Session {
 			else this.counters.sent++;
 			outbox.markSent(this.#now);
 		}
-		if (state === CLOSING && this.#writeFixed(DISCONNECT << 4, 0)) {
+		if (state === CLOSING && !this.#delivering && this.#writeFixed(DISCONNECT << 4, 0)) {
 			// Written ahead of DISCONNECT on a working connection, so handed to the broker: not reported as dropped.
 			outbox.forgetSent();
 			this.#teardown();

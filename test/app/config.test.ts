@@ -3,15 +3,16 @@ import { describe, test } from "node:test";
 import { memoryLog } from "../../hosts/node/log";
 import { PreferenceStore } from "../../hosts/node/store";
 import { VirtualClock } from "../../hosts/node/virtual-clock";
-import { Config, type Connection } from "../../src/app/config";
+import { Config, type ConfigOptions, type Connection } from "../../src/app/config";
 import { splitUtf8 } from "../../src/app/config-store";
 import { DEFAULTS, validateDocument, type Settings } from "../../src/app/settings";
 import { encodeUtf8 } from "../../src/utf8";
 
 const ROLLBACK_MS = 60_000;
+const STORE_INTERVAL_MS = 60_000;
 
 /** A Config with its outputs recorded. `store` may be shared to simulate a reboot. */
-function boot(store = new PreferenceStore(), defaults: Settings = { ...DEFAULTS, host: "10.0.0.1" }) {
+function boot(store = new PreferenceStore(), defaults: Settings = { ...DEFAULTS, host: "10.0.0.1" }, extra: Partial<ConfigOptions> = {}) {
 	const clock = new VirtualClock();
 	const log = memoryLog();
 	const applied: { settings: Settings; changed: readonly string[] }[] = [];
@@ -24,6 +25,7 @@ function boot(store = new PreferenceStore(), defaults: Settings = { ...DEFAULTS,
 		onApply: (settings, changed) => applied.push({ settings: { ...settings }, changed }),
 		onConnection: (connection) => connections.push({ ...connection }),
 		onReport: (report) => reports.push(report),
+		...extra,
 	});
 	const send = (source: "fleet" | "device", document: object | string) => {
 		const bytes = encodeUtf8(typeof document === "string" ? document : JSON.stringify(document));
@@ -58,6 +60,17 @@ describe("validating a config document", () => {
 		assert.deepEqual(validateDocument("12").errors, ["must be a JSON object of settings"]);
 	});
 
+	test("says what it got for a number out of range, even one JSON makes infinite", () => {
+		assert.deepEqual(validateDocument(`{"interval": 1e400}`).errors, ["interval: must be an integer from 1 to 86400 (got Infinity)"]);
+	});
+
+	test("takes a host name or an IP address as the host, nothing else", () => {
+		for (const host of ["broker", "mqtt.example.com", "10.0.0.1", "::1", "fe80::1:2", "a-b.c0"])
+			assert.deepEqual(validateDocument(JSON.stringify({ host })).errors, [], host);
+		for (const host of ["", "bad host", "-a.b", "a..b", "999.1.1.1", "1.2.3", "http://x", "a_b"])
+			assert.deepEqual(validateDocument(JSON.stringify({ host })).errors, [`host: must be a host name or an IP address (got ${JSON.stringify(host)})`], host);
+	});
+
 	test("never echoes a password in an error", () => {
 		const result = validateDocument(`{"password": 123456}`);
 		assert.deepEqual(result.errors, ["password: must be a string (got a value)"]);
@@ -81,7 +94,8 @@ describe("the node's configuration", () => {
 		assert.equal(report.device.rev, 7);
 		assert.match(report.device.hash, /^[0-9a-f]{8}$/);
 		assert.equal(report.effective.interval, 15);
-		assert.equal(store.get("config", "d.offsetT"), 50, "decimals are stored as an integer");
+		assert.equal(store.get("config", "d"), 0, "the commit key names the live slot");
+		assert.equal(store.get("config", "d0.offsetT"), 50, "decimals are stored as an integer");
 	});
 
 	test("overlays the device document on the fleet document on the defaults", () => {
@@ -147,6 +161,7 @@ describe("the node's configuration", () => {
 		const first = boot();
 		first.send("fleet", { rev: 2, interval: 30, deltaT: 0.25 });
 		first.send("device", { offsetH: -3.5, sensor: "SHT4x" });
+		first.clock.advance(STORE_INTERVAL_MS);
 		const second = boot(first.store);
 		assert.deepEqual(second.config.settings, first.config.settings);
 		assert.equal(JSON.parse(second.config.report()).fleet.rev, 2);
@@ -159,18 +174,34 @@ describe("the node's configuration", () => {
 		const password = "p".repeat(100) + "é".repeat(14);
 		const first = boot();
 		first.send("device", { password, user: "node" });
-		assert.equal(first.store.get("config", "d.password+1"), "p".repeat(37) + "é".repeat(13));
+		assert.equal(first.store.get("config", "d0.password+1"), "p".repeat(37) + "é".repeat(13));
 		assert.equal(boot(first.store).config.settings.password, password);
+		first.send("device", { interval: 5 });
+		first.clock.advance(STORE_INTERVAL_MS);
 		first.send("device", { password: "short", user: "node" });
-		assert.equal(first.store.get("config", "d.password+1"), undefined, "a shorter value leaves no stale pieces");
+		first.clock.advance(STORE_INTERVAL_MS);
+		assert.equal(first.store.get("config", "d"), 0);
+		assert.equal(first.store.get("config", "d0.password+1"), undefined, "a shorter value leaves no stale pieces");
+		assert.equal(boot(first.store).config.settings.password, "short");
 	});
 
-	test("writes to storage only the entries that changed", () => {
-		const { store, send } = boot();
-		send("device", { interval: 20, unit: "F", discovery: false });
-		const writes = store.writes;
-		send("device", { interval: 25, unit: "F", discovery: false });
-		assert.equal(store.writes - writes, 2, "the interval and the document hash");
+	test("writes to storage only the entries that changed, and a document alternating with another costs one write", () => {
+		const { store, clock, send } = boot();
+		const a = { interval: 20, unit: "F", discovery: false };
+		const b = { interval: 25, unit: "F", discovery: false };
+		send("device", a);
+		clock.advance(STORE_INTERVAL_MS);
+		let writes = store.writes;
+		send("device", b);
+		assert.equal(store.writes - writes, 6, "an empty slot: 3 settings and the hash, its checksum, the commit key");
+		clock.advance(STORE_INTERVAL_MS);
+		writes = store.writes;
+		send("device", a);
+		assert.equal(store.writes - writes, 1, "the other slot holds it already: only the commit key");
+		clock.advance(STORE_INTERVAL_MS);
+		writes = store.writes;
+		send("device", { interval: 30, unit: "F", discovery: false });
+		assert.equal(store.writes - writes, 5, "the interval and the hash, the checksum twice, the commit key");
 	});
 
 	test("splits UTF-8 only between characters", () => {
@@ -189,6 +220,19 @@ describe("the node's configuration", () => {
 });
 
 describe("new broker settings", () => {
+	test("are rejected when a password has no user name, here or in a layer below", () => {
+		const { config, clock, send, connections, lastReport } = boot();
+		send("device", { password: "secret" });
+		assert.equal(lastReport().device.status, "rejected");
+		assert.deepEqual(lastReport().device.errors, ["password: needs a user name (MQTT 3.1.1), here or in a layer below"]);
+		assert.equal(config.settings.password, "");
+		send("fleet", { user: "node" });
+		send("device", { rev: 2, password: "secret" });
+		assert.equal(lastReport().device.status, "applied");
+		clock.advance(20_000); // the broker-switch gap after the move the fleet's user name made
+		assert.deepEqual(connections.at(-1), { host: "10.0.0.1", port: 1883, user: "node", password: "secret" });
+	});
+
 	test("are tried, and kept once a connection succeeds with them", () => {
 		const { config, store, clock, send, connections, lastReport } = boot();
 		send("device", { host: "10.0.0.2", port: 1884 });
@@ -198,7 +242,7 @@ describe("new broker settings", () => {
 		assert.equal(lastReport().broker.state, "confirmed");
 		clock.advance(ROLLBACK_MS * 2);
 		assert.equal(connections.length, 1, "no rollback after a confirmed connection");
-		assert.equal(store.get("config", "w.host"), "10.0.0.2");
+		assert.equal(store.get("config", `w${store.get("config", "w")}.host`), "10.0.0.2");
 		assert.equal(boot(store).config.connection.host, "10.0.0.2", "a reboot starts with the settings that worked");
 	});
 
@@ -212,7 +256,7 @@ describe("new broker settings", () => {
 		assert.equal(config.connection.host, "10.0.0.1");
 		const report = lastReport();
 		assert.equal(report.broker.state, "rolled-back");
-		assert.equal(report.broker.note, "could not connect to 10.9.9.9:1883 within 60 s; back to 10.0.0.1:1883");
+		assert.equal(report.broker.note, "could not connect to 10.9.9.9:1883 within 60 s (timeout); back to 10.0.0.1:1883");
 		assert.equal(config.settings.interval, 30, "the document's other settings stay applied");
 		config.connected();
 		send("device", "");
@@ -220,6 +264,18 @@ describe("new broker settings", () => {
 		assert.equal(connections.length, 2, "the refused settings are not tried again");
 		send("device", { host: "10.0.0.3", interval: 30 });
 		assert.equal(connections.at(-1)!.host, "10.0.0.3", "different settings get their own trial");
+	});
+
+	test("say why they were rolled back, and the note goes with the document", () => {
+		const { config, clock, send, lastReport } = boot();
+		send("device", { host: "10.9.9.9", user: "node", password: "wrong" });
+		config.connectFailed("bad-username-or-password");
+		clock.advance(ROLLBACK_MS);
+		assert.equal(lastReport().broker.note, "could not connect to 10.9.9.9:1883 within 60 s (not-authorized); back to 10.0.0.1:1883");
+		config.connected();
+		send("device", "");
+		assert.equal(lastReport().broker.state, "confirmed");
+		assert.equal(lastReport().broker.note, null);
 	});
 
 	test("that were refused stay refused after a reboot", () => {

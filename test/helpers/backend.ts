@@ -8,6 +8,8 @@ export interface Received {
 	topic: string;
 	text: string;
 	retain: boolean;
+	/** Set on the broker's redelivery to this backend (its own session), not on a node's re-send. */
+	dup: boolean;
 	json(): any;
 }
 
@@ -26,7 +28,7 @@ export async function connectBackend(url: string, filters: string[], options: mq
 	const waiters = new Set<{ match: (m: Received) => boolean; resolve: (m: Received) => void }>();
 	client.on("message", (topic, payload, packet) => {
 		const text = payload.toString();
-		const message: Received = { topic, text, retain: packet.retain, json: () => JSON.parse(text) };
+		const message: Received = { topic, text, retain: packet.retain, dup: packet.dup, json: () => JSON.parse(text) };
 		messages.push(message);
 		for (const waiter of waiters) {
 			if (!waiter.match(message)) continue;

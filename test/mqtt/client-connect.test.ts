@@ -277,4 +277,25 @@ describe("close and reconfigure", () => {
 		clock.advance(0);
 		assert.equal(toHex(net.last.writes[0]).slice(0, 29), "10 12 00 04 4d 51 54 54 04 00");
 	});
+
+	it("reconfigure() starts the reconnect backoff again from its minimum", () => {
+		const { clock, net, client } = rig({ client: { backoff: { min: 1000, max: 60_000 } } });
+		net.down = true;
+		clock.advance(0);
+		for (let attempt = 0; attempt < 5; attempt++) clock.advance(60_000);
+		const before = net.connections.length;
+		client.reconfigure({ host: "other.test" });
+		clock.advance(0);
+		assert.equal(net.connections.length, before + 1, "the new settings are tried at once");
+		clock.advance(1499);
+		assert.equal(net.connections.length, before + 1);
+		clock.advance(1);
+		assert.equal(net.connections.length, before + 2, "then after the first delay again: 1000-2000 ms, 1500 with random pinned at 0.5");
+	});
+
+	it("accepts a will with QoS 2, which asks nothing of the client", () => {
+		const { clock, net } = rig({ client: { id: "n", will: { topic: "w", payload: "x", qos: 2 } } });
+		clock.advance(0);
+		assert.equal(toHex(net.last.writes[0]).slice(27, 29), "14", "will flag 04 | will QoS 2 10");
+	});
 });

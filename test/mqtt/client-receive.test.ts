@@ -4,7 +4,7 @@ import { ascii, concat, connack, disconnect, hex, publish, puback, suback, subsc
 import { rig } from "../helpers/mqtt-client-rig";
 
 describe("incoming PUBLISH", () => {
-	it("reaches the app with topic, payload, QoS, retain and DUP, and QoS 1 is acknowledged after the handler returns", () => {
+	it("reaches the app with topic, payload, QoS, retain and DUP, and QoS 1 is acknowledged as soon as its handler returns", () => {
 		const order: string[] = [];
 		const { clock, seen, connect, client } = rig();
 		const connection = connect();
@@ -22,7 +22,7 @@ describe("incoming PUBLISH", () => {
 			{ topic: "cfg/a", payload: ascii("on"), qos: 1, retain: true, dup: true },
 			{ topic: "t/b", payload: hex("00 01"), qos: 0, retain: false, dup: false },
 		]);
-		assert.deepEqual(order, ["handler (0 writes so far)", "handler (0 writes so far)"]);
+		assert.deepEqual(order, ["handler (0 writes so far)", "handler (1 writes so far)"]);
 		connection.expect(puback(7));
 		assert.equal(client.counters.received, 2);
 	});
@@ -217,8 +217,10 @@ describe("subscriptions", () => {
 		second.expect(subscribe(2, "x", 1));
 	});
 
-	it("unsubscribes, stops restoring the filter, and re-sends an UNSUBSCRIBE lost with the connection", () => {
+	it("unsubscribes, stops restoring the filter, re-sends an UNSUBSCRIBE lost with the connection, and reports the UNSUBACK", () => {
 		const { clock, net, connect, client } = rig();
+		const unsubscribed: { filter: string }[] = [];
+		client.onUnsubscribe = (result) => unsubscribed.push(result);
 		const first = connect();
 		client.subscribe("a");
 		first.send(suback(1, 0));
@@ -233,6 +235,8 @@ describe("subscriptions", () => {
 		clock.advance(0);
 		second.expect(unsubscribe(3, "a"));
 		second.send(unsuback(3));
+		clock.advance(0);
+		assert.deepEqual(unsubscribed, [{ filter: "a" }], "UNSUBACK is reported");
 		second.drop();
 		clock.advance(1250);
 		const third = net.last;
