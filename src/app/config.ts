@@ -240,13 +240,19 @@ export class Config {
 		this.#report();
 	}
 
-	/** Stores `layer` now if the store interval allows, else when it ends; returns the entries written, or -1 when deferred. */
+	/**
+	 * Stores `layer` now if the store interval allows, else when it ends; returns the entries written, or -1 when
+	 * deferred. A cleared document is stored at once: the broker keeps no retained copy to apply it again after a
+	 * power cut, so a deferred clear would bring the old document back for good. That costs little even under a
+	 * flood, because storing writes only what differs from the stored slot.
+	 */
 	#persist(layer: Layer): number {
 		if (this.#unsaved[layer]) this.counters.storesCoalesced++;
 		this.#unsaved[layer] = true;
-		if (this.#storeTimer) return -1;
+		const cleared = layer !== "working" && !this.#layers[layer].hash;
+		if (this.#storeTimer && !cleared) return -1;
 		const writes = this.#store();
-		this.#holdStores();
+		if (!this.#storeTimer) this.#holdStores();
 		return writes;
 	}
 
