@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { describe, test } from "node:test";
-import { SIMULATOR_OUTBOX } from "../../sim/fleet";
+import { SIMULATOR_OUTBOX } from "../../hosts/node/fleet";
 import { discoveryTopic } from "../../src/app/discovery";
 import { DEFAULTS, SETTINGS } from "../../src/app/settings";
 import { topicsFor } from "../../src/app/topics";
@@ -33,7 +33,7 @@ const names = (cell: string) => [...cell.matchAll(/`([^`]+)`/g)].map((match) => 
 
 describe("the README agrees with the code", () => {
 	test("npm start's option table lists exactly the flags of --help", () => {
-		const help = spawnSync(process.execPath, ["--import", "tsx", "sim/start.ts", "--help"], { cwd: ROOT, encoding: "utf8" }).stdout;
+		const help = spawnSync(process.execPath, ["--import", "tsx", "hosts/node/main.ts", "--help"], { cwd: ROOT, encoding: "utf8" }).stdout;
 		const flags = (text: string) => new Set([...text.matchAll(/(?<![\w-])(--?[a-z][a-z-]*)/g)].map((match) => match[1]));
 		const documented = new Set(table("| option | meaning |").flatMap(([option]) => names(option).flatMap((name) => [...flags(name)])));
 		const offered = new Set([...help.split("\n")].filter((line) => /^\s+-/.test(line)).flatMap((line) => [...flags(line.trim().split(/\s{2,}/)[0])]));
