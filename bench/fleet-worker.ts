@@ -1,6 +1,6 @@
 /*
  * One fleet step, in a process of its own so that its heap, RSS and CPU are its alone: starts Mosquitto,
- * starts `--nodes` simulated nodes (sim/fleet.ts: the unchanged firmware, one reading per second each, real
+ * starts `--nodes` simulated nodes (hosts/node/fleet.ts: the unchanged firmware, one reading per second each, real
  * sockets), their start-up spread over one second as a fleet's would be, lets them settle, then measures a
  * window. Prints one JSON line (FleetStep) on stdout; bench/fleet.ts runs it.
  *
@@ -11,8 +11,8 @@ import { parseArgs } from "node:util";
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { collect, cpuMicros, round3 } from "./measure";
 import { childCpuSeconds, coresBusy, machineCpu } from "./proc";
-import { startSimulatedNode } from "../sim/fleet";
-import type { SimulatedNode } from "../sim/fleet";
+import { startSimulatedNode } from "../hosts/node/fleet";
+import type { SimulatedNode } from "../hosts/node/fleet";
 import { startMosquitto } from "../test/helpers/mosquitto";
 
 export interface FleetStep {

@@ -1,5 +1,5 @@
 /*
- * Memory on Node, the firmware alone: simulated nodes (sim/fleet.ts) on one VirtualClock with the
+ * Memory on Node, the firmware alone: simulated nodes (hosts/node/fleet.ts) on one VirtualClock with the
  * in-memory broker of ./loopback-broker, so no socket or event loop is in the figures.
  *
  * - Heap per node: the retained heap of `nodes` running nodes (each with its simulated sensor and
@@ -15,8 +15,8 @@ import { PerformanceObserver } from "node:perf_hooks";
 import { loopbackBroker } from "./loopback-broker";
 import { collect, median, round3 } from "./measure";
 import { VirtualClock } from "../hosts/node/virtual-clock";
-import { startSimulatedNode } from "../sim/fleet";
-import type { SimulatedNode } from "../sim/fleet";
+import { startSimulatedNode } from "../hosts/node/fleet";
+import type { SimulatedNode } from "../hosts/node/fleet";
 import type { TcpConstructor } from "../src/io";
 
 export interface MemoryOptions {

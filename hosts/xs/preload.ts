@@ -7,7 +7,7 @@
  *  - a function or class of a preloaded module takes no new property and no write to its statics, and
  *    assigning an inherited built-in property (an Error subclass's `this.name = ...`) throws.
  * Plain objects and arrays of preloaded modules stay writable on a device (through RAM aliases), so they are
- * left writable here. Closures made at preload time keep variables this cannot reach; see the README.
+ * left writable here. Closures made at preload time keep variables this cannot reach; see docs/xs-engine.md.
  *
  * hosts/xs/node/bundle.ts replaces PRELOADED_BINDINGS in the entry's call to `petrify` with the top-level
  * bindings of the preloaded modules, and the entry makes that call once every module has run, which is

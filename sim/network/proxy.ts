@@ -15,14 +15,13 @@
  */
 import net from "node:net";
 import { PubackFilter } from "./puback-filter";
-import { RealClock } from "../../hosts/node/clock";
 import { elapsed } from "../../src/io";
 import type { Clock, TimerId } from "../../src/io";
 
 export interface FaultyProxyOptions {
 	target: { host: string; port: number };
-	/** Time for delays (default: real time). */
-	clock?: Clock;
+	/** Time for delays: a host's real-time clock, or a soak's accelerated one. */
+	clock: Clock;
 	/** Uniform [0, 1) source that picks the connections drop() cuts (default Math.random). */
 	random?: () => number;
 }
@@ -188,7 +187,7 @@ export class FaultyProxy implements Faults {
 	}
 
 	private constructor(options: FaultyProxyOptions) {
-		this.clock = options.clock ?? new RealClock();
+		this.clock = options.clock;
 		this.#target = options.target;
 		this.#random = options.random ?? Math.random;
 		this.#server = net.createServer((client) => this.#accept(client));

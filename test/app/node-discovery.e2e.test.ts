@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { startSimulatedNode, type SimulatedNode } from "../../sim/fleet";
+import { startSimulatedNode, type SimulatedNode } from "../../hosts/node/fleet";
 import { memoryLog } from "../../hosts/node/log";
 import { PreferenceStore } from "../../hosts/node/store";
 import { connectBackend, type Backend, type Received } from "../helpers/backend";

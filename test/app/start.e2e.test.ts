@@ -13,7 +13,7 @@ import { connectBackend } from "../helpers/backend";
 import { startMosquitto, type Mosquitto } from "../helpers/mosquitto";
 
 const ROOT = path.join(import.meta.dirname, "../..");
-const START = ["--import", "tsx", "sim/start.ts"];
+const START = ["--import", "tsx", "hosts/node/main.ts"];
 
 function run(args: string[]) {
 	return spawnSync(process.execPath, [...START, ...args], { cwd: ROOT, encoding: "utf8", timeout: 30_000 });

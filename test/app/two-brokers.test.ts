@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { startSimulatedNode, type SimulatedNode } from "../../sim/fleet";
+import { startSimulatedNode, type SimulatedNode } from "../../hosts/node/fleet";
 import { memoryLog } from "../../hosts/node/log";
 import { connectBackend, type Backend, type Received } from "../helpers/backend";
 import { startMosquitto, type Mosquitto } from "../helpers/mosquitto";
@@ -43,7 +43,7 @@ describe("two brokers, each with a document pointing at the other", () => {
 		const move = { host: "127.0.0.1", port: b.port };
 		await atA.publish(`nodes/${ID}/config`, move, { retain: true });
 		await atB.waitFor(configState(b.port), "the node confirmed on B");
-		await atB.publish(`nodes/${ID}/config`, "", { retain: true }); // mosquitto_pub -r -n, as the README shows
+		await atB.publish(`nodes/${ID}/config`, "", { retain: true }); // mosquitto_pub -r -n, as docs/configuration.md shows
 		const back = await atA.waitFor(configState(a.port, (state) => state.broker.switches === 2), "the node back on A", 30_000);
 		assert.equal(back.json().broker.held, 1, "the move back waited for the switch gap");
 

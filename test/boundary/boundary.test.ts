@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { describe, test } from "node:test";
-import { findViolations, type Rules } from "./portable-source";
+import { findImports, findViolations, type Rules } from "./portable-source";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 /** Code that runs on the XS engine unchanged. sim/sensors and the environment model run inside XS too. */
@@ -48,6 +48,13 @@ describe("the I/O boundary", () => {
 
 	test("the Moddable host bindings use no Node API", () => {
 		const found = scan(["hosts/moddable"], () => ({ isAllowedImport: () => true, moddableHost: true }));
+		assert.deepEqual(found, [], found.join("\n"));
+	});
+
+	test("the simulated world imports no host: a host's entry point puts the two together", () => {
+		const found = files("sim").flatMap((file) => findImports(fs.readFileSync(path.join(ROOT, file), "utf8"))
+			.filter(({ specifier }) => staysIn(file, ["hosts"])(specifier))
+			.map(({ line, text }) => `${file}:${line}: ${text}`));
 		assert.deepEqual(found, [], found.join("\n"));
 	});
 });

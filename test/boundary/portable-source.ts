@@ -86,25 +86,41 @@ export interface Rules {
 	moddableHost?: boolean;
 }
 
+export interface Import {
+	line: number;
+	text: string;
+	specifier: string;
+}
+
+/** The imports and re-exports of one file, dynamic ones included; one named in a comment or a string is none. */
+export function findImports(source: string): Import[] {
+	const rawLines = source.split("\n");
+	const imports: Import[] = [];
+	blankCommentsAndStrings(source).split("\n").forEach((code, index) => {
+		if (!/\b(?:import|export)\b[^;]*?\bfrom\s*(["'])|\bimport\s*\(\s*(["'])|^\s*import\s*(["'])/.test(code)) return;
+		const raw = rawLines[index];
+		const specifier = /(?:from\s*|import\s*\(\s*|^\s*import\s*)["']([^"']*)["']/.exec(raw)?.[1] ?? "";
+		imports.push({ line: index + 1, text: raw.trim(), specifier });
+	});
+	return imports;
+}
+
 /** Violations in one file of code that must run on XS. */
 export function findViolations(source: string, rules: Rules): Violation[] {
 	const violations: Violation[] = [];
+	for (const { line, text, specifier } of findImports(source)) {
+		if (specifier.startsWith("node:") || (!rules.moddableHost && NODE_MODULES.has(specifier.split("/")[0])))
+			violations.push({ line, text, why: `imports the Node module "${specifier}"` });
+		else if (!rules.isAllowedImport(specifier))
+			violations.push({ line, text, why: `imports "${specifier}", outside the portable tree: inject it through the Host` });
+	}
 	const rawLines = source.split("\n");
 	const code = blankCommentsAndStrings(source);
 	// A name the file declares itself (`const device = ...`) shadows the global of that name.
 	const declared = new Set(Array.from(code.matchAll(/\b(?:const|let|var|function|class)\s+([A-Za-z_$][\w$]*)/g), (m) => m[1]));
-	const lines = code.split("\n");
-	lines.forEach((code, index) => {
+	code.split("\n").forEach((code, index) => {
 		const raw = rawLines[index];
 		const line = index + 1;
-		const importMatch = /\b(?:import|export)\b[^;]*?\bfrom\s*(["'])|\bimport\s*\(\s*(["'])|^\s*import\s*(["'])/.exec(code);
-		if (importMatch) {
-			const specifier = /(?:from\s*|import\s*\(\s*|^\s*import\s*)["']([^"']*)["']/.exec(raw)?.[1] ?? "";
-			if (specifier.startsWith("node:") || (!rules.moddableHost && NODE_MODULES.has(specifier.split("/")[0])))
-				violations.push({ line, text: raw.trim(), why: `imports the Node module "${specifier}"` });
-			else if (!rules.isAllowedImport(specifier))
-				violations.push({ line, text: raw.trim(), why: `imports "${specifier}", outside the portable tree: inject it through the Host` });
-		}
 		for (const match of code.matchAll(/(?<![.\w$#])([A-Za-z_$][\w$]*)\b/g)) {
 			const name = match[1];
 			if (declared.has(name)) continue;
@@ -118,5 +134,5 @@ export function findViolations(source: string, rules: Rules): Violation[] {
 		}
 		if (!rules.moddableHost && XS_ONLY_MEMBERS.test(code)) violations.push({ line, text: raw.trim(), why: "uses an XS-only built-in extension" });
 	});
-	return violations;
+	return violations.sort((a, b) => a.line - b.line);
 }

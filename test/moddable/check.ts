@@ -303,7 +303,7 @@ function boards(): void {
 }
 
 async function main(): Promise<void> {
-	if (!process.env.MODDABLE) throw new Error("MODDABLE is not set: this check uses your Moddable SDK (see the README, 'The real Moddable SDK')");
+	if (!process.env.MODDABLE) throw new Error("MODDABLE is not set: this check uses your Moddable SDK (docs/boards.md says how to install it)");
 	for (const tool of ["mcconfig", "mcsim", "tsc"]) {
 		if (spawnSync("which", [tool]).status !== 0) throw new Error(`${tool} is not on the PATH (the SDK's build/bin/${HOST}/release, and npm's node_modules/.bin for tsc)`);
 	}

@@ -1,5 +1,5 @@
 /*
- * A simulated node (sim/fleet.ts) that reconnects for hours must not keep the sockets it closed: a soak or
+ * A simulated node (hosts/node/fleet.ts) that reconnects for hours must not keep the sockets it closed: a soak or
  * `npm start` fleet on a flaky network would grow without bound. The sockets here fail at once, so every
  * attempt makes a new one; weak references tell which of them are still held after a full collection.
  */
@@ -8,7 +8,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { describe, test } from "node:test";
 import { VirtualClock } from "../../hosts/node/virtual-clock";
-import { startSimulatedNode } from "../../sim/fleet";
+import { startSimulatedNode } from "../../hosts/node/fleet";
 import type { Tcp, TcpOptions } from "../../src/io";
 
 setFlagsFromString("--expose-gc");

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import net from "node:net";
 import { after, before, describe, test } from "node:test";
+import { RealClock } from "../../hosts/node/clock";
 import { VirtualClock } from "../../hosts/node/virtual-clock";
 import { FaultyProxy } from "../../sim/network/proxy";
 import { freePort } from "../helpers/mosquitto";
@@ -83,7 +84,7 @@ describe("the fault-injecting proxy", () => {
 	}
 
 	test("forwards both ways unchanged when no fault is set", async () => {
-		const proxy = await FaultyProxy.start({ target: { host: "127.0.0.1", port: brokerPort } });
+		const proxy = await FaultyProxy.start({ target: { host: "127.0.0.1", port: brokerPort }, clock: new RealClock() });
 		const { client, broker } = await connect(proxy);
 		client.socket.write(hex("c0 00"));
 		await broker.bytes(2);
@@ -95,7 +96,7 @@ describe("the fault-injecting proxy", () => {
 	});
 
 	test("leaves out PUBACKs while swallowing, and lets them through again after", async () => {
-		const proxy = await FaultyProxy.start({ target: { host: "127.0.0.1", port: brokerPort } });
+		const proxy = await FaultyProxy.start({ target: { host: "127.0.0.1", port: brokerPort }, clock: new RealClock() });
 		const { client, broker } = await connect(proxy);
 		proxy.swallowPubacks(true);
 		broker.socket.write(concat(puback(1), suback(2, 1), puback(3), pingresp()));
@@ -110,7 +111,7 @@ describe("the fault-injecting proxy", () => {
 	});
 
 	test("holds bytes during a blackhole, new connections' too, without closing anything, then lets them flow", async () => {
-		const proxy = await FaultyProxy.start({ target: { host: "127.0.0.1", port: brokerPort } });
+		const proxy = await FaultyProxy.start({ target: { host: "127.0.0.1", port: brokerPort }, clock: new RealClock() });
 		const { client, broker } = await connect(proxy);
 		proxy.blackhole(true);
 		client.socket.write(hex("c0 00"));
@@ -164,7 +165,7 @@ describe("the fault-injecting proxy", () => {
 	});
 
 	test("cuts connections with a reset and counts them", async () => {
-		const proxy = await FaultyProxy.start({ target: { host: "127.0.0.1", port: brokerPort } });
+		const proxy = await FaultyProxy.start({ target: { host: "127.0.0.1", port: brokerPort }, clock: new RealClock() });
 		const first = await connect(proxy);
 		const second = await connect(proxy);
 		assert.equal(proxy.drop(1), 2);
@@ -177,7 +178,7 @@ describe("the fault-injecting proxy", () => {
 	});
 
 	test("closes a connection at once when the broker cannot be reached", async () => {
-		const proxy = await FaultyProxy.start({ target: { host: "127.0.0.1", port: await freePort() } });
+		const proxy = await FaultyProxy.start({ target: { host: "127.0.0.1", port: await freePort() }, clock: new RealClock() });
 		const socket = net.connect({ host: proxy.host, port: proxy.port });
 		const client = new End(socket);
 		await client.until(() => client.closed, "the close");

@@ -17,7 +17,7 @@ import { FaultPlan, type FaultKind } from "./faults";
 import { SequenceObserver } from "./observer";
 import { ScaledClock } from "./scaled-clock";
 import { startMosquitto } from "../helpers/mosquitto";
-import { startSimulatedNode, type SimulatedNode } from "../../sim/fleet";
+import { startSimulatedNode, type SimulatedNode } from "../../hosts/node/fleet";
 import { FaultyProxy } from "../../sim/network/proxy";
 import type { ProxyCounters } from "../../sim/network/proxy";
 import type { SimulatedChip } from "../../sim/sensors/board";

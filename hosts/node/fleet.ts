@@ -6,15 +6,15 @@
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { Environment } from "./environment";
-import { simulatedBoard, type SimulatedBoard, type SimulatedChip } from "./sensors/board";
-import { RealClock } from "../hosts/node/clock";
-import { createNodeHost } from "../hosts/node/host";
-import { PreferenceStore } from "../hosts/node/store";
-import { TCP } from "../hosts/node/tcp";
-import { SensorNode, type NodeOptions } from "../src/app/node";
-import type { Settings } from "../src/app/settings";
-import type { Clock, Log, TcpConstructor, TimerId } from "../src/io";
+import { RealClock } from "./clock";
+import { createNodeHost } from "./host";
+import { PreferenceStore } from "./store";
+import { TCP } from "./tcp";
+import { Environment } from "../../sim/environment";
+import { simulatedBoard, type SimulatedBoard, type SimulatedChip } from "../../sim/sensors/board";
+import { SensorNode, type NodeOptions } from "../../src/app/node";
+import type { Settings } from "../../src/app/settings";
+import type { Clock, Log, TcpConstructor, TimerId } from "../../src/io";
 
 /**
  * `npm start`'s outbox: what manifest.json gives Moddable's simulators and the ESP32. The client's default

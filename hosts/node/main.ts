@@ -1,20 +1,21 @@
 /*
- * `npm start`: the firmware on the desktop. One simulated node (or a fleet with --devices), each the
- * unchanged firmware from src/ on the Node host, with a simulated I2C sensor, against an embedded broker
- * (aedes, in-process) or the one given with --broker. Ctrl-C stops every node gracefully.
+ * `npm start`, the Node host's entry point (hosts/moddable/main.ts is a board's): the firmware on the
+ * desktop. One simulated node (or a fleet with --devices), each the unchanged firmware from src/ on the
+ * Node host, with a simulated I2C sensor, against an embedded broker (aedes, in-process) or the one given
+ * with --broker. Ctrl-C stops every node gracefully.
  */
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { startEmbeddedBroker, type EmbeddedBroker } from "./broker";
 import { SIMULATOR_OUTBOX, simulatedMac, startSimulatedNode, type SimulatedNode } from "./fleet";
-import { SIMULATED_CHIPS, type SimulatedChip } from "./sensors/board";
-import { consoleLog } from "../hosts/node/log";
-import { FIRMWARE_VERSION } from "../src/app/node";
-import { settingsFromStrings } from "../src/app/settings";
-import { topicProblem } from "../src/app/topics";
-import type { Log } from "../src/io";
+import { consoleLog } from "./log";
+import { startEmbeddedBroker, type EmbeddedBroker } from "../../sim/broker";
+import { SIMULATED_CHIPS, type SimulatedChip } from "../../sim/sensors/board";
+import { FIRMWARE_VERSION } from "../../src/app/node";
+import { settingsFromStrings } from "../../src/app/settings";
+import { topicProblem } from "../../src/app/topics";
+import type { Log } from "../../src/io";
 
 const HELP = `Usage: npm start -- [options]
 
