@@ -48,6 +48,21 @@ export class ConfigStore {
 	constructor(store: Store) {
 		this.#store = store;
 		if (store.get(DOMAIN, RESETTING) !== undefined) this.clear();
+		for (const layer of ["fleet", "device", "working"] as const) this.#migrate(layer);
+	}
+
+	/**
+	 * Firmware before the two slots kept each layer under one prefix ("d.interval", same encoding). A layer
+	 * stored only that way is saved into a slot (its commit is the atomic step), and then the old entries go;
+	 * a power cut before the commit migrates again at the next boot, one after it finishes the clean-up.
+	 * Without this an update would boot on the build's broker, which may not be the one the node was moved to.
+	 */
+	#migrate(layer: Layer): void {
+		const prefix = `${COMMIT[layer]}.`;
+		const old = this.#store.keys(DOMAIN).filter((key) => key.startsWith(prefix));
+		if (!old.length) return;
+		if (this.#live(layer) < 0) this.save(layer, this.#read(layer, prefix, []));
+		for (const key of old) this.#put(key, undefined);
 	}
 
 	/** Reads a layer back. Damage and entries that no longer pass validation are named in `problems`. */
