@@ -24,18 +24,26 @@ const QUICK_MQTT = { backoff: { min: 100, max: 1000 }, stableAfter: 1000 };
 const stateOf = (id: string, match: (state: any) => boolean = () => true) => (m: Received) =>
 	m.topic === `nodes/${id}/state` && match(m.json());
 
-/** Resolves when `log` has a line matching `pattern` `count` times; the deadline only fails the test. */
-function logged(log: { lines: string[] }, pattern: RegExp, count = 1, timeoutMs = 15_000): Promise<string[]> {
+/** Polls a condition of the code under test; only the deadline is time-based, and it only fails the test. */
+function until<T>(value: () => T | undefined, what: () => string, timeoutMs = 15_000): Promise<T> {
 	return new Promise((resolve, reject) => {
 		const started = Date.now();
 		const check = () => {
-			const lines = log.lines.filter((line) => pattern.test(line));
-			if (lines.length >= count) resolve(lines);
-			else if (Date.now() - started > timeoutMs) reject(new Error(`timed out waiting for ${count} x ${pattern}:\n${log.lines.join("\n")}`));
+			const result = value();
+			if (result !== undefined) resolve(result);
+			else if (Date.now() - started > timeoutMs) reject(new Error(`timed out waiting for ${what()}`));
 			else setTimeout(check, 20);
 		};
 		check();
 	});
+}
+
+/** The lines of `log` matching `pattern`, once there are `count` of them. */
+function logged(log: { lines: string[] }, pattern: RegExp, count = 1): Promise<string[]> {
+	return until(() => {
+		const lines = log.lines.filter((line) => pattern.test(line));
+		return lines.length >= count ? lines : undefined;
+	}, () => `${count} x ${pattern}:\n${log.lines.join("\n")}`);
 }
 
 describe("the node over TLS against Mosquitto", () => {
@@ -134,6 +142,17 @@ describe("the node over TLS against Mosquitto", () => {
 		await logged(log, /^warn: mqtt: connected to .* WITHOUT CERTIFICATE VERIFICATION/, 2);
 	});
 
+	test("the last will goes out when a node on TLS dies without a word", async () => {
+		const simulated = start("will-tls", ports.good, ca());
+		await backend.waitFor((m) => m.topic === "nodes/will-tls/status" && m.text === "online", "online over TLS");
+		const count = backend.messages.length;
+		simulated.crash();
+		// Dead as if unplugged: it has nothing left to stop.
+		nodes.splice(nodes.findIndex(({ node }) => node === simulated.node), 1);
+		const will = await backend.waitFor((m) => backend.messages.indexOf(m) >= count && m.topic === "nodes/will-tls/status", "the will");
+		assert.equal(will.text, "offline");
+	});
+
 	test("a document moving a plain node to a TLS listener it cannot trust: tried, then rolled back with the cause", async () => {
 		const log = memoryLog();
 		const simulated = startSimulatedNode({
@@ -166,6 +185,38 @@ describe("the node over TLS against Mosquitto", () => {
 		finally {
 			node.stop();
 			await backend.publish("nodes/no-tls/config", "", { retain: true });
+		}
+	});
+});
+
+describe("a node over TLS across a broker restart", () => {
+	test("loses no QoS 1 reading: sequence numbers arrive complete and in order", async () => {
+		const certificates = makeCertificates();
+		const port = await freePort();
+		const broker = await startMosquitto({ persistence: true, config: tlsListener(port, certificates, certificates.server) });
+		const backend = await connectBackend(broker.url, ["nodes/tls-outage/telemetry"], { clientId: "backend-tls-outage", clean: false });
+		const telemetry = (seq?: number) => (m: Received) => m.topic === "nodes/tls-outage/telemetry" && (seq === undefined || m.json().seq === seq);
+		const simulated = startSimulatedNode({
+			broker: { host: "localhost", port }, chip: "SHT3x", name: "tls-outage", id: "tls-outage", log: memoryLog(), mqtt: QUICK_MQTT,
+			tls: makeTlsClass({ ca: certificates.ca }), settings: { interval: 1, tls: true },
+		});
+		try {
+			await backend.waitFor(telemetry(3), "three readings");
+			await broker.stop();
+			const published = simulated.node.counters.published;
+			await until(() => simulated.node.counters.published >= published + 3 || undefined, () => "three readings during the outage");
+			await broker.restart();
+			const last = simulated.node.counters.published + 2;
+			await backend.waitFor(telemetry(last), `reading ${last}`, 20_000);
+			const unique = [...new Set(backend.messages.filter(telemetry()).map((m) => m.json().seq as number))];
+			assert.deepEqual(unique, Array.from({ length: unique.length }, (_, i) => i + 1), "every sequence number, in order");
+			assert.equal(simulated.node.mqtt.dropped, 0);
+		}
+		finally {
+			simulated.node.stop();
+			await backend.close();
+			await broker.stop();
+			certificates.remove();
 		}
 	});
 });
