@@ -187,7 +187,10 @@ const overridden = [
 	inForce.host !== broker.host || inForce.port !== broker.port ? `broker ${inForce.host}:${inForce.port} instead of ${broker.host}:${broker.port}` : "",
 	interval !== settings.interval ? `a reading every ${interval} s instead of ${settings.interval as number} s` : "",
 ].filter(Boolean);
-const where = `-h ${inForce.host} -p ${inForce.port}`;
+// Mosquitto's clients need the same trust as the node: its CA file, or the system's store, and its certificate.
+const tlsWhere = !inForce.tls ? ""
+	: `${args.ca ? ` --cafile ${args.ca}` : " --capath /etc/ssl/certs"}${args.cert ? ` --cert ${args.cert} --key ${args.key}` : ""}${args.insecure ? " --insecure" : ""}`;
+const where = `-h ${inForce.host} -p ${inForce.port}${tlsWhere}`;
 process.stdout.write(`
 ${devices > 1 ? `${devices} nodes, e.g. ${args.root}/${first.id}` : `Node ${args.root}/${first.id}`}: broker ${inForce.host}:${inForce.port}, a reading every ${interval} s${storeDirNote()}
 ${overridden.length ? `Settings it stored from config documents in an earlier run take precedence over the flags: ${overridden.join(", ")} (--fresh forgets them)\n` : ""}

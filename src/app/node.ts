@@ -199,7 +199,7 @@ export class SensorNode {
 	}
 
 	/** The broker settings in force: the build's, or what a config document set and storage kept. */
-	get broker(): Readonly<{ host: string; port: number }> {
+	get broker(): Readonly<{ host: string; port: number; tls: boolean }> {
 		return this.#config.connection;
 	}
 
