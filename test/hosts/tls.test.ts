@@ -1,17 +1,18 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import { after, before, describe, test } from "node:test";
+import type { TcpLimits } from "../../hosts/node/tcp";
 import { makeTlsClass, type TlsTrust } from "../../hosts/node/tls";
 import type { SecureOptions, Tcp } from "../../src/io";
 import { makeCertificates, tlsListener, type Certificates } from "../helpers/certificates";
 import { freePort, startMosquitto, type Mosquitto } from "../helpers/mosquitto";
 
 /** The outcome of one connection attempt: up (first onWritable), or the cause onError gave. */
-function attempt(port: number, trust: TlsTrust, options: { host?: string; secure?: SecureOptions } = {}) {
+function attempt(port: number, trust: TlsTrust, options: { host?: string; secure?: SecureOptions } = {}, limits?: TcpLimits) {
 	return new Promise<{ up: number; errors: (Error | undefined)[]; socket: Tcp; self: unknown }>((resolve) => {
 		const errors: (Error | undefined)[] = [];
 		let self: unknown;
-		const socket: Tcp = new (makeTlsClass(trust))({
+		const socket: Tcp = new (makeTlsClass(trust, limits))({
 			address: "127.0.0.1",
 			port,
 			...options,
@@ -52,6 +53,16 @@ describe("the Node TLS stand-in against Mosquitto's TLS listeners", () => {
 		const result = await attempt(ports.good, ca(), { host: "localhost" });
 		assert.equal(result.up, 5744);
 		assert.equal(result.self, result.socket);
+		result.socket.close();
+	});
+
+	test("keeps the TCP stand-in's write budget: a write over the announced space throws, one that fits goes", async () => {
+		const result = await attempt(ports.good, ca(), { host: "localhost" }, { sendBuffer: 100 });
+		assert.equal(result.up, 100);
+		assert.throws(() => result.socket.write(new Uint8Array(101)), /exceeds the 100 writable/);
+		// An MQTT PINGREQ: the broker answers it (PINGRESP) only after a CONNECT, so it just has to be taken.
+		result.socket.write(Uint8Array.of(0xc0, 0x00));
+		assert.throws(() => result.socket.write(new Uint8Array(99)), /exceeds the 98 writable/);
 		result.socket.close();
 	});
 
