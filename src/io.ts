@@ -42,18 +42,29 @@ export interface I2CBus {
 	clock: number;
 }
 
-/** Options for an ECMA-419 TCP socket `io` constructor (`embedded:io/socket/tcp`). */
+/**
+ * Options for an ECMA-419 TCP socket `io` constructor (`embedded:io/socket/tcp`), or a TLS one
+ * (`embedded:io/socket/tcp/tls`), which takes the same options plus `host` and `secure`.
+ */
 export interface TcpOptions {
 	/** An IP address: like the device, sockets do not resolve names (see `Resolver`). */
 	address: string;
+	/** The broker's name as configured: a TLS socket sends it for SNI and checks the certificate against it. */
+	host?: string;
 	port: number;
+	/** How a TLS socket trusts the server; plain TCP ignores it. */
+	secure?: SecureOptions;
 	nodelay?: boolean;
 	/** Bytes are waiting; read them with `read()`. */
 	onReadable?: (bytes: number) => void;
 	/** The connection is up (first call) or space was freed: `bytes` may now be written. */
 	onWritable?: (bytes: number) => void;
-	/** Connect failure, reset, or the peer closing (even cleanly). The socket is dead afterwards: close it. */
-	onError?: () => void;
+	/**
+	 * Connect failure, TLS handshake or certificate failure, reset, or the peer closing (even cleanly). The
+	 * socket is dead afterwards: close it. `cause` says why where the host knows (the Node stand-ins);
+	 * ECMA-419 passes nothing.
+	 */
+	onError?: (cause?: Error) => void;
 }
 
 export interface Tcp {
@@ -68,6 +79,20 @@ export interface Tcp {
 }
 
 export type TcpConstructor = new (options: TcpOptions) => Tcp;
+
+/**
+ * Per-connection trust for a TLS socket. The trusted CAs and the client certificate and key are the
+ * host's (build resources on Moddable, files on the Node host): they do not fit the node's storage.
+ */
+export interface SecureOptions {
+	/** false: no verification at all (the node says so at every connect). Default true. */
+	verify?: boolean;
+	/**
+	 * SHA-256 of the server certificate, 64 lower-case hex digits. When set, a certificate that matches is
+	 * trusted whatever its issuer (so a private broker works without a CA), and any other is refused.
+	 */
+	pin?: string;
+}
 
 /** Host name resolution, outside the socket as on the device (Moddable's `Net.resolve`, ECMA-419 DNS resolver). */
 export interface Resolver {
@@ -139,6 +164,10 @@ export interface Board {
 export interface Host {
 	i2c: I2CBus;
 	tcp: TcpConstructor;
+	/** The TLS socket class, with the host's trusted CAs and client certificate; absent where the board cannot carry TLS (ESP8266). */
+	tls?: TcpConstructor;
+	/** Why `tls` is absent, for the error a TLS setting gets. */
+	noTls?: string;
 	dns: Resolver;
 	clock: Clock;
 	store: Store;

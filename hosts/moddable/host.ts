@@ -2,7 +2,8 @@
  * The Host on real Moddable targets (ESP32, ESP8266) and the desktop simulator: the SDK's own classes,
  * with two additions. Preference writes are checked against the strictest device limits first, because
  * the simulator enforces none and each board enforces different ones. And the I2C bus comes from
- * `device.I2C.default`, which board targets have and the simulator gets from setup-simulator.ts.
+ * `device.I2C.default`, which board targets have and the simulator gets from setup-simulator.ts. TLS comes
+ * from ./tls, which the manifest maps per platform (./no-tls on the ESP8266).
  */
 import type I2C from "embedded:io/i2c";
 import TCP from "embedded:io/socket/tcp";
@@ -12,6 +13,7 @@ import Preference from "preference";
 import Time from "time";
 import Timer from "timer";
 import { checkPreference } from "src/preference-limits";
+import { noTls, tls } from "./tls";
 import type { Board, Clock, Host, I2C as I2CIo, I2CBus, I2CConstructor, I2COptions, Log, Resolver, Store, Tcp, TcpConstructor, TcpOptions } from "src/io";
 
 /*
@@ -76,5 +78,5 @@ const board: Board = Object.freeze({
 } satisfies Board);
 
 export function createModdableHost(): Host {
-	return { i2c: defaultI2C(), tcp, dns, clock, store, log, board };
+	return { i2c: defaultI2C(), tcp, tls, noTls, dns, clock, store, log, board };
 }

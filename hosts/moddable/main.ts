@@ -21,4 +21,12 @@ const errors: string[] = [];
 const settings = settingsFromStrings(strings, errors);
 for (const error of errors) host.log("warn", `mc/config: ${error}`);
 const outbox = { messages: Number(config.outbox_messages) || undefined, bytes: Number(config.outbox_bytes) || undefined };
-new SensorNode({ host, id: config.id || undefined, root: config.root || undefined, settings, mqtt: { outbox } });
+try {
+	new SensorNode({ host, id: config.id || undefined, root: config.root || undefined, settings, mqtt: { outbox } });
+}
+catch (error) {
+	// XS aborts on an uncaught exception without its message ("unhandled exception"): say why first, e.g.
+	// "tls: the ESP8266 has no room for a TLS handshake" for a build that asks for what the board cannot do.
+	host.log("error", `boot: ${(error as Error).message}`);
+	throw error;
+}

@@ -10,6 +10,7 @@ import { RealClock } from "./clock";
 import { createNodeHost } from "./host";
 import { PreferenceStore } from "./store";
 import { TCP } from "./tcp";
+import { makeTlsClass } from "./tls";
 import { Environment } from "../../sim/environment";
 import { simulatedBoard, type SimulatedBoard, type SimulatedChip } from "../../sim/sensors/board";
 import { SensorNode, type NodeOptions } from "../../src/app/node";
@@ -33,6 +34,8 @@ export interface SimulatedNodeOptions {
 	clock?: Clock;
 	log?: Log;
 	tcp?: TcpConstructor;
+	/** The TLS socket class (trust included); default the Node host's. */
+	tls?: TcpConstructor;
 	/** JSON file that keeps the node's Preference storage across runs; in memory when omitted. */
 	storePath?: string;
 	/** Storage shared with an earlier incarnation, to simulate a reboot. */
@@ -66,8 +69,8 @@ export function startSimulatedNode(options: SimulatedNodeOptions): SimulatedNode
 	let crashed = false;
 	const sockets = new Set<{ close(): void }>();
 	const clock = new KillableClock(options.clock ?? new RealClock());
-	// The host's TCP class, wrapped only to find the open sockets when the node "loses power".
-	const TrackedTcp = class extends (options.tcp ?? TCP) {
+	// The host's socket classes, wrapped only to find the open sockets when the node "loses power".
+	const tracked = (Socket: TcpConstructor) => class extends Socket {
 		constructor(...args: ConstructorParameters<TcpConstructor>) {
 			super(...args);
 			if (crashed) this.close();
@@ -84,7 +87,8 @@ export function startSimulatedNode(options: SimulatedNodeOptions): SimulatedNode
 	const host = createNodeHost({
 		i2c: board.i2c,
 		clock,
-		tcp: TrackedTcp,
+		tcp: tracked(options.tcp ?? TCP),
+		tls: tracked(options.tls ?? makeTlsClass()),
 		store,
 		log: options.log,
 		mac: simulatedMac(options.name),

@@ -7,12 +7,15 @@ import { resolver } from "./dns";
 import { consoleLog } from "./log";
 import { PreferenceStore } from "./store";
 import { TCP } from "./tcp";
+import { makeTlsClass } from "./tls";
 import type { Board, Clock, Host, I2CBus, Log, Resolver, Store, TcpConstructor } from "../../src/io";
 
 export interface NodeHostOptions {
 	i2c: I2CBus;
 	clock?: Clock;
 	tcp?: TcpConstructor;
+	/** Default: TLS trusting Node's own CA store, no client certificate (see ./tls makeTlsClass). */
+	tls?: TcpConstructor;
 	dns?: Resolver;
 	store?: Store;
 	log?: Log;
@@ -35,6 +38,7 @@ export function createNodeHost(options: NodeHostOptions): Host {
 	return {
 		i2c: options.i2c,
 		tcp: options.tcp ?? TCP,
+		tls: options.tls ?? makeTlsClass(),
 		dns: options.dns ?? resolver,
 		clock: options.clock ?? new RealClock(),
 		store: options.store ?? new PreferenceStore(),

@@ -10,6 +10,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { SIMULATOR_OUTBOX, simulatedMac, startSimulatedNode, type SimulatedNode } from "./fleet";
 import { consoleLog } from "./log";
+import { makeTlsClass } from "./tls";
 import { startEmbeddedBroker, type EmbeddedBroker } from "../../sim/broker";
 import { SIMULATED_CHIPS, type SimulatedChip } from "../../sim/sensors/board";
 import { FIRMWARE_VERSION } from "../../src/app/node";
@@ -20,7 +21,13 @@ import type { Log } from "../../src/io";
 const HELP = `Usage: npm start -- [options]
 
   --broker mqtt://[user:password@]host[:port]
-                              use this broker instead of the embedded one (port 1883 by default)
+                              use this broker instead of the embedded one (port 1883 by default);
+                              mqtts://... for MQTT over TLS (port 8883 by default)
+  --ca <file>                 TLS: trust the CA certificates in this PEM file (default: Node's CA store)
+  --cert <file>               TLS: client certificate (PEM), for brokers that require one; with --key
+  --key <file>                TLS: the client certificate's private key (PEM)
+  --pin <sha256>              TLS: trust exactly the broker certificate with this SHA-256 (hex, colons allowed)
+  --insecure                  TLS without any certificate check (the node says so at every connect)
   --user <name>               broker user name (overrides one in --broker)
   --password <secret>         broker password (overrides one in --broker; needs a user name)
   --sensor <chip>             simulated chip: ${SIMULATED_CHIPS.join(", ")} (default SHT3x)
@@ -42,6 +49,11 @@ function fail(message: string): never {
 
 const OPTIONS = {
 	broker: { type: "string" },
+	ca: { type: "string" },
+	cert: { type: "string" },
+	key: { type: "string" },
+	pin: { type: "string" },
+	insecure: { type: "boolean", default: false },
 	user: { type: "string" },
 	password: { type: "string" },
 	sensor: { type: "string", default: "SHT3x" },
@@ -86,15 +98,33 @@ if (args.broker) {
 	catch {
 		fail(`--broker must look like mqtt://host:port, not "${args.broker}"`);
 	}
-	if (url.protocol !== "mqtt:") fail("--broker: only mqtt:// is supported (the firmware has no TLS yet)");
+	if (url.protocol !== "mqtt:" && url.protocol !== "mqtts:") fail(`--broker must be mqtt:// or mqtts://, not ${url.protocol}//`);
 	if (url.pathname.replace(/^\/$/, "") || url.search || url.hash) fail(`--broker takes no path or query: "${args.broker}"`);
+	const secure = url.protocol === "mqtts:";
 	flags.host = url.hostname;
-	flags.port = url.port || "1883";
+	flags.port = url.port || (secure ? "8883" : "1883");
+	flags.tls = String(secure);
 	flags.user ??= url.username ? decodeURIComponent(url.username) : undefined;
 	flags.password ??= url.password ? decodeURIComponent(url.password) : undefined;
 }
+const tlsFlags = (["ca", "cert", "key", "pin", "insecure"] as const).filter((flag) => args[flag]);
+if (tlsFlags.length && flags.tls !== "true") fail(`--${tlsFlags.join(", --")}: only with an mqtts:// --broker`);
+if (!args.cert !== !args.key) fail("--cert and --key go together");
+flags.pin = args.pin;
+flags.insecure = String(args.insecure);
+/** The file a TLS flag names, read now so that a wrong path stops here rather than at every connect. */
+function readFlagFile(flag: "ca" | "cert" | "key"): Buffer | undefined {
+	const file = args[flag];
+	try {
+		return file === undefined ? undefined : fs.readFileSync(file);
+	}
+	catch (error) {
+		fail(`--${flag}: ${(error as Error).message}`);
+	}
+}
+const tls = makeTlsClass({ ca: readFlagFile("ca"), cert: readFlagFile("cert"), key: readFlagFile("key") });
 if (flags.password && !flags.user) fail("a password needs a user name (MQTT 3.1.1): add --user or user@ in --broker");
-const FLAG_OF: Readonly<Record<string, string>> = { host: "--broker host", port: "--broker port", user: "--user", password: "--password", interval: "--interval" };
+const FLAG_OF: Readonly<Record<string, string>> = { host: "--broker host", port: "--broker port", user: "--user", password: "--password", interval: "--interval", pin: "--pin" };
 const errors: string[] = [];
 const settings = settingsFromStrings(flags, errors);
 if (errors.length) fail(errors.map((error) => error.replace(/^(\w+):/, (_, key: string) => `${FLAG_OF[key]}:`)).join("; "));
@@ -115,7 +145,7 @@ function nodeLog(label: string): Log {
 }
 
 process.stdout.write(`Sensor node simulator: firmware ${FIRMWARE_VERSION} on the Node host, ${devices > 1 ? `${devices} nodes` : "one node"} with a simulated ${chip}
-${embedded ? `Embedded broker (aedes) listening on mqtt://${broker.host}:${broker.port}` : `Broker: mqtt://${broker.host}:${broker.port}`}
+${embedded ? `Embedded broker (aedes) listening on mqtt://${broker.host}:${broker.port}` : `Broker: ${settings.tls ? "mqtts" : "mqtt"}://${broker.host}:${broker.port}`}
 `);
 
 const storeDir = path.join(os.tmpdir(), "sensor-node-sim");
@@ -127,7 +157,7 @@ for (let i = 0; i < devices; i++) {
 	const storePath = devices > 1 ? undefined : path.join(storeDir, `${args.id ?? "default"}.json`);
 	if (storePath && args.fresh) fs.rmSync(storePath, { force: true });
 	nodes.push(startSimulatedNode({
-		broker, chip, name, storePath,
+		broker, chip, name, storePath, tls,
 		// A fleet's ids are numbered: ids from 24 bits of hashed MAC collide in fleets of thousands, and two
 		// nodes with one client id throw each other off the broker.
 		id: devices > 1 ? `node-${simulatedMac(machine).slice(-6)}-${i}` : args.id,
@@ -158,7 +188,10 @@ const overridden = [
 	inForce.host !== broker.host || inForce.port !== broker.port ? `broker ${inForce.host}:${inForce.port} instead of ${broker.host}:${broker.port}` : "",
 	interval !== settings.interval ? `a reading every ${interval} s instead of ${settings.interval as number} s` : "",
 ].filter(Boolean);
-const where = `-h ${inForce.host} -p ${inForce.port}`;
+// Mosquitto's clients need the same trust as the node: its CA file, or the system's store, and its certificate.
+const tlsWhere = !inForce.tls ? ""
+	: `${args.ca ? ` --cafile ${args.ca}` : " --capath /etc/ssl/certs"}${args.cert ? ` --cert ${args.cert} --key ${args.key}` : ""}${args.insecure ? " --insecure" : ""}`;
+const where = `-h ${inForce.host} -p ${inForce.port}${tlsWhere}`;
 process.stdout.write(`
 ${devices > 1 ? `${devices} nodes, e.g. ${args.root}/${first.id}` : `Node ${args.root}/${first.id}`}: broker ${inForce.host}:${inForce.port}, a reading every ${interval} s${storeDirNote()}
 ${overridden.length ? `Settings it stored from config documents in an earlier run take precedence over the flags: ${overridden.join(", ")} (--fresh forgets them)\n` : ""}

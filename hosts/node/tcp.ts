@@ -7,8 +7,9 @@
  *   and space comes back only as the peer drains it (like lwIP's send buffer, 5744 bytes on ESP32);
  * - received bytes wait in a bounded buffer; when it is full the socket stops reading, so a slow reader
  *   pushes back on the peer instead of growing memory;
- * - a refused connect, a reset and a clean remote close all reach `onError`, once; nothing is called
- *   after `close()`, which is idempotent;
+ * - a refused connect, a reset and a clean remote close all reach `onError`, once, with the cause when
+ *   there is one (an extension: ECMA-419 passes none, and a board's log just says "connection lost");
+ *   nothing is called after `close()`, which is idempotent;
  * - callbacks run later on the event loop, never from inside the call that caused them, with `this` set
  *   to the socket;
  * - the writes of one event-loop turn reach the kernel together (one writev), as lwIP queues tcp_write()
@@ -17,6 +18,19 @@
  */
 import net from "node:net";
 import type { Tcp, TcpConstructor, TcpOptions } from "../../src/io";
+
+/** Opens the Node socket for one stand-in socket; `connected` is the event that means "ready to write". */
+export interface Opener {
+	open(options: TcpOptions): net.Socket;
+	readonly connected: "connect" | "secureConnect";
+	/** Checks a just-connected socket; an Error here fails it as a connect failure would. */
+	check?(socket: net.Socket, options: TcpOptions): Error | undefined;
+}
+
+const PLAIN: Opener = Object.freeze({
+	open: (options: TcpOptions) => net.connect({ host: options.address, port: options.port, noDelay: options.nodelay ?? false }),
+	connected: "connect" as const,
+});
 
 export interface TcpLimits {
 	/** Send-buffer bytes: lwIP's TCP_SND_BUF (ESP32 default 4 x 1436). */
@@ -30,6 +44,11 @@ export const ESP8266_TCP_LIMITS = Object.freeze({ sendBuffer: 2920, receiveBuffe
 
 /** Makes a TCP `io` class with the given buffer limits. */
 export function makeTcpClass(limits: TcpLimits = ESP32_TCP_LIMITS): TcpConstructor {
+	return makeSocketClass(PLAIN, limits);
+}
+
+/** The device-faithful socket over whatever `opener` connects: plain TCP here, TLS in ./tls. */
+export function makeSocketClass(opener: Opener, limits: TcpLimits): TcpConstructor {
 	const sendBuffer = limits.sendBuffer ?? ESP32_TCP_LIMITS.sendBuffer;
 	const receiveBuffer = limits.receiveBuffer ?? ESP32_TCP_LIMITS.receiveBuffer;
 
@@ -52,8 +71,13 @@ export function makeTcpClass(limits: TcpLimits = ESP32_TCP_LIMITS): TcpConstruct
 			if (net.isIP(options.address) === 0) throw new RangeError(`invalid address: ${options.address}`);
 			if (!Number.isInteger(options.port) || options.port < 1 || options.port > 65535) throw new RangeError("invalid port");
 			this.#options = options;
-			const socket = this.#socket = net.connect({ host: options.address, port: options.port, noDelay: options.nodelay ?? false });
-			socket.on("connect", () => {
+			const socket = this.#socket = opener.open(options);
+			socket.on(opener.connected, () => {
+				const problem = opener.check?.(socket, options);
+				if (problem) {
+					socket.destroy(problem);
+					return;
+				}
 				this.#connected = true;
 				this.#writable = sendBuffer;
 				this.#options.onWritable?.call(this, this.#writable);
@@ -61,7 +85,8 @@ export function makeTcpClass(limits: TcpLimits = ESP32_TCP_LIMITS): TcpConstruct
 			socket.on("data", (chunk) => this.#onData(chunk));
 			socket.on("end", () => this.#fail());
 			socket.on("close", () => this.#fail());
-			socket.on("error", () => this.#fail());
+			// "error" comes before "close": the cause is kept, and the close after it changes nothing.
+			socket.on("error", (error) => this.#fail(error));
 		}
 
 		read(): ArrayBuffer | undefined {
@@ -138,10 +163,10 @@ export function makeTcpClass(limits: TcpLimits = ESP32_TCP_LIMITS): TcpConstruct
 			this.#options.onReadable?.call(this, this.#receivedBytes);
 		}
 
-		#fail(): void {
+		#fail(cause?: Error): void {
 			if (this.#dead) return;
 			this.#dead = true;
-			if (!this.#closed) this.#options.onError?.call(this);
+			if (!this.#closed) this.#options.onError?.call(this, cause);
 		}
 
 		#checkOpen(): void {

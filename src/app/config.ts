@@ -33,6 +33,10 @@ export interface Connection {
 	port: number;
 	user: string;
 	password: string;
+	tls: boolean;
+	/** "" for none; see SETTINGS.pin. */
+	pin: string;
+	insecure: boolean;
 }
 
 export interface ConfigOptions {
@@ -43,6 +47,8 @@ export interface ConfigOptions {
 	defaults: Readonly<Settings>;
 	/** How long new broker settings get to prove themselves. */
 	rollbackMs: number;
+	/** Set when the host cannot carry TLS (ESP8266): why, for the error a document asking for it gets. */
+	noTls?: string;
 	/** Largest document accepted, in bytes. */
 	maxDocumentBytes: number;
 	/** Least time between two stores to flash, ms (default 60 000). */
@@ -153,9 +159,14 @@ export class Config {
 		}
 		const text = decodeUtf8(payload);
 		const result: Validated = text === undefined ? { errors: ["not valid UTF-8"] } : validateDocument(text);
-		if (!result.settings) this.#reject(source, hash, result.rev, result.errors);
-		else if (lacksUser(this.#merge(source === "fleet" ? result.settings : undefined, source === "device" ? result.settings : undefined)))
-			this.#reject(source, hash, result.rev, ["password: needs a user name (MQTT 3.1.1), here or in a layer below"]);
+		if (!result.settings) {
+			this.#reject(source, hash, result.rev, result.errors);
+			return;
+		}
+		const merged = this.#merge(source === "fleet" ? result.settings : undefined, source === "device" ? result.settings : undefined);
+		const noTls = this.#options.noTls;
+		if (lacksUser(merged)) this.#reject(source, hash, result.rev, ["password: needs a user name (MQTT 3.1.1), here or in a layer below"]);
+		else if (merged.tls && noTls) this.#reject(source, hash, result.rev, [`tls: ${noTls}`]);
 		else this.#accept(source, { settings: result.settings, hash, rev: result.rev });
 	}
 
@@ -393,10 +404,13 @@ function lacksUser(settings: Readonly<Settings> | Readonly<Connection>): boolean
 }
 
 function connectionOf(settings: Readonly<Settings>): Connection {
-	return { host: settings.host as string, port: settings.port as number, user: settings.user as string, password: settings.password as string };
+	return {
+		host: settings.host as string, port: settings.port as number, user: settings.user as string, password: settings.password as string,
+		tls: settings.tls as boolean, pin: settings.pin as string, insecure: settings.insecure as boolean,
+	};
 }
 
 /** Identifies a set of broker settings without keeping the password readable. */
 function connectionKey(connection: Readonly<Connection>): string {
-	return documentHash(encodeUtf8(JSON.stringify([connection.host, connection.port, connection.user, connection.password])));
+	return documentHash(encodeUtf8(JSON.stringify([connection.host, connection.port, connection.user, connection.password, connection.tls, connection.pin, connection.insecure])));
 }

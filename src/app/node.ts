@@ -13,7 +13,7 @@
  *   <n>/config/state  what the node made of them (retained)
  *   <n>/command       "sample", "announce", "restart", "factory-reset" (retained commands are ignored)
  */
-import { Config } from "./config";
+import { Config, type Connection } from "./config";
 import { HA_STATUS_TOPIC, discoveryMessages } from "./discovery";
 import { DEFAULTS, type Settings } from "./settings";
 import { ChangeFilter, Telemetry } from "./telemetry";
@@ -22,7 +22,7 @@ import { detectSensors, openSensor, type SensorModel } from "../drivers/detect";
 import type { Sample, Sensor } from "../drivers/sensor";
 import { SensorError } from "../drivers/sensor";
 import { elapsed, type Host, type TimerId } from "../io";
-import { MqttClient, type MqttClientOptions, type MqttMessage, type PublishOptions } from "../mqtt/client";
+import { MqttClient, type MqttClientOptions, type MqttMessage, type PublishOptions, type SocketOptions } from "../mqtt/client";
 import { decodeUtf8 } from "../utf8";
 
 export const FIRMWARE_VERSION = "0.1.0";
@@ -67,6 +67,21 @@ const PUBLISH_OPTIONS: readonly (readonly PublishOptions[])[] = Object.freeze([
 	Object.freeze([Object.freeze({ qos: 0, retain: false }), Object.freeze({ qos: 0, retain: true })]),
 	Object.freeze([Object.freeze({ qos: 1, retain: false }), Object.freeze({ qos: 1, retain: true })]),
 ]);
+
+/** How the broker connection is secured, as `state.tls` says it: "insecure" is TLS with no certificate check. */
+type TlsMode = "off" | "verified" | "pinned" | "insecure";
+
+function tlsMode(connection: Readonly<Connection>): TlsMode {
+	return !connection.tls ? "off" : connection.insecure ? "insecure" : connection.pin ? "pinned" : "verified";
+}
+
+/** What the boot and connect lines add for each mode. */
+const TLS_NOTE: Readonly<Record<TlsMode, string>> = Object.freeze({
+	off: "",
+	verified: " over TLS",
+	pinned: " over TLS (pinned certificate)",
+	insecure: " over TLS WITHOUT CERTIFICATE VERIFICATION (insecure)",
+});
 
 /** How often `<n>/state` is refreshed even when nothing in it changed, seconds. */
 const STATE_REFRESH_S = 300;
@@ -131,12 +146,15 @@ export class SensorNode {
 			log: host.log,
 			defaults: { ...DEFAULTS, ...options.settings },
 			rollbackMs: options.rollbackMs ?? 120_000,
+			noTls: host.tls ? undefined : host.noTls ?? "this host has no TLS socket",
 			maxDocumentBytes,
 			onApply: (settings, changed) => this.#apply(settings, changed),
-			onConnection: (connection) => this.#client.reconfigure(connection),
+			onConnection: (connection) => this.#client.reconfigure(connection, this.#socketFor(connection)),
 			onReport: (report) => this.#publish(this.topics.configState, report, 1, true),
 		});
 		const { connection, settings } = this.#config;
+		// The build asked for what the board cannot do: stop here, rather than connect in the clear.
+		if (connection.tls && !host.tls) throw new RangeError(`tls: ${host.noTls ?? "this host has no TLS socket"}`);
 		this.#client = new MqttClient({
 			...options.mqtt,
 			...connection,
@@ -144,7 +162,7 @@ export class SensorNode {
 			clean: false,
 			keepalive: settings.keepalive as number,
 			will: { topic: this.topics.status, payload: "offline", qos: 1, retain: true },
-			socket: { io: host.tcp },
+			socket: this.#socketFor(connection),
 			dns: host.dns,
 			clock: host.clock,
 			log: host.log,
@@ -163,9 +181,16 @@ export class SensorNode {
 			},
 		});
 		this.#client.subscribe([this.topics.config, this.topics.fleetConfig, this.topics.command, HA_STATUS_TOPIC], { qos: 1 });
-		host.log("info", `boot ${this.boot}: node ${this.root}/${this.id}, firmware ${FIRMWARE_VERSION}, broker ${connection.host}:${connection.port}`);
+		host.log("info", `boot ${this.boot}: node ${this.root}/${this.id}, firmware ${FIRMWARE_VERSION}, broker ${connection.host}:${connection.port}${TLS_NOTE[tlsMode(connection)]}`);
 		this.#findSensor();
 		this.#armCycle();
+	}
+
+	/** The socket for `connection`: the host's TCP, or its TLS socket with the connection's trust. */
+	#socketFor(connection: Readonly<Connection>): SocketOptions {
+		if (!connection.tls) return { io: this.#host.tcp };
+		// Checked before: a build asking for TLS fails at boot, a document is rejected.
+		return { io: this.#host.tls!, secure: { verify: !connection.insecure, pin: connection.pin || undefined } };
 	}
 
 	/** The settings in force. */
@@ -174,7 +199,7 @@ export class SensorNode {
 	}
 
 	/** The broker settings in force: the build's, or what a config document set and storage kept. */
-	get broker(): Readonly<{ host: string; port: number }> {
+	get broker(): Readonly<{ host: string; port: number; tls: boolean }> {
 		return this.#config.connection;
 	}
 
@@ -394,7 +419,8 @@ export class SensorNode {
 	 */
 	#connected(sessionPresent: boolean): void {
 		const { connection } = this.#config;
-		this.#host.log("info", `mqtt: connected to ${connection.host}:${connection.port} (session ${sessionPresent ? "resumed" : "new"})`);
+		const mode = tlsMode(connection);
+		this.#host.log(mode === "insecure" ? "warn" : "info", `mqtt: connected to ${connection.host}:${connection.port}${TLS_NOTE[mode]} (session ${sessionPresent ? "resumed" : "new"})`);
 		this.#config.connected();
 		this.#publish(this.topics.status, "online", 1, true);
 		if (!this.#clearError("mqtt: ")) this.#publishState();
@@ -488,6 +514,7 @@ export class SensorNode {
 			boot: this.boot,
 			uptime,
 			sensor: { model: sensor?.model ?? null, address: sensor ? `0x${sensor.address.toString(16)}` : null, health: this.#health },
+			tls: tlsMode(this.#config.connection),
 			counters: {
 				readings: this.counters.readings,
 				published: this.counters.published,

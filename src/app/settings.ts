@@ -21,6 +21,8 @@ interface SettingSpec {
 	readonly maxBytes?: number;
 	/** A "string" that must be a host name or an IP address. */
 	readonly host?: boolean;
+	/** A "string" that must be "" or a SHA-256 in hex, colons allowed (as `openssl x509 -fingerprint -sha256` prints it). */
+	readonly sha256?: boolean;
 	/** Part of the broker connection: applied with automatic rollback. */
 	readonly connection?: boolean;
 	/** Never echoed in a topic or a log. */
@@ -61,6 +63,16 @@ export const SETTINGS: Readonly<Record<string, SettingSpec>> = Object.freeze({
 	port: spec({ type: "integer", min: 1, max: 65535, connection: true }),
 	user: spec({ type: "string", maxBytes: 128, connection: true }),
 	password: spec({ type: "string", maxBytes: 128, connection: true, secret: true }),
+	/** MQTT over TLS. The trusted CAs and the client certificate are the build's (too large for storage). */
+	tls: spec({ type: "boolean", connection: true }),
+	/**
+	 * The broker certificate's SHA-256: trusted whatever its issuer, every other certificate refused. Not
+	 * called "fingerprint": stored, its 64 digits take two entries, and "d0.fingerprint+1" is over the
+	 * 15-character key limit.
+	 */
+	pin: spec({ type: "string", maxBytes: 95, sha256: true, connection: true }),
+	/** TLS without any certificate check: explicit only, and reported in `state` and at every connect. */
+	insecure: spec({ type: "boolean", connection: true }),
 });
 
 export type Settings = Record<string, SettingValue>;
@@ -84,6 +96,9 @@ export const DEFAULTS: Readonly<Settings> = Object.freeze({
 	port: 1883,
 	user: "",
 	password: "",
+	tls: false,
+	pin: "",
+	insecure: false,
 });
 
 export const CONNECTION_KEYS = Object.freeze(Object.keys(SETTINGS).filter((key) => SETTINGS[key].connection));
@@ -179,6 +194,8 @@ export function checkValue(spec: SettingSpec, value: unknown): string | undefine
 			if (bytes < 0) return "must be valid Unicode";
 			if (bytes > spec.maxBytes!) return `must be at most ${spec.maxBytes} bytes`;
 			if (spec.host && !isHost(value)) return "must be a host name or an IP address";
+			if (spec.sha256 && value !== "" && !/^[0-9A-Fa-f]{64}$/.test(value.replaceAll(":", "")))
+				return "must be a SHA-256 of 64 hex digits (colons allowed), or empty for none";
 			return undefined;
 		}
 	}
@@ -193,6 +210,8 @@ function isHost(text: string): boolean {
 }
 
 function normalise(spec: SettingSpec, value: SettingValue): SettingValue {
+	// One spelling, so that the same pin written two ways is the same setting (and the same stored bytes).
+	if (spec.sha256) return (value as string).replaceAll(":", "").toLowerCase();
 	if (spec.decimals === undefined) return value;
 	const scale = 10 ** spec.decimals;
 	return Math.round((value as number) * scale) / scale;

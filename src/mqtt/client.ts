@@ -10,7 +10,7 @@
  *	client.publish("sensors/node-1", "21.5", { qos: 1 });
  */
 import { elapsed } from "../io";
-import type { Clock, Resolver, Tcp, TcpConstructor, TimerId } from "../io";
+import type { Clock, Resolver, SecureOptions, Tcp, TcpConstructor, TimerId } from "../io";
 import { encodeUtf8 } from "../utf8";
 import type { QoS } from "./codec/packets";
 import type { MqttReason } from "./errors";
@@ -52,14 +52,26 @@ export interface MqttConnectSettings {
 export interface MqttClientOptions extends MqttConnectSettings, MqttEvents, Omit<SessionOptions, keyof ConnectOptions> {
 	host: string;
 	id: string;
-	socket: { io: TcpConstructor };
+	socket: SocketOptions;
 	dns: Resolver;
 	clock: Clock;
+}
+
+/** The socket `io` class (TCP or TLS) and, for TLS, how to trust the broker; the client adds `host` for SNI. */
+export interface SocketOptions {
+	io: TcpConstructor;
+	secure?: SecureOptions;
 }
 
 export interface PublishOptions {
 	qos?: 0 | 1;
 	retain?: boolean;
+}
+
+/** A socket's failure for the log and `state`: the message and, when the host gives one, its code (CERT_HAS_EXPIRED). */
+function describeCause(cause: Error): string {
+	const code = (cause as { code?: unknown }).code;
+	return typeof code === "string" && !cause.message.includes(code) ? `${cause.message} (${code})` : cause.message;
 }
 
 function bytesOf(value: Uint8Array | string): Uint8Array {
@@ -103,7 +115,7 @@ export class MqttClient implements MqttEvents {
 	readonly #session: Session;
 	readonly #clock: Clock;
 	readonly #dns: Resolver;
-	readonly #io: TcpConstructor;
+	#socketOptions: SocketOptions;
 	#connect: ConnectOptions;
 	#host: string;
 	#port: number;
@@ -118,7 +130,7 @@ export class MqttClient implements MqttEvents {
 	constructor(options: MqttClientOptions) {
 		this.#clock = options.clock;
 		this.#dns = options.dns;
-		this.#io = options.socket.io;
+		this.#socketOptions = options.socket;
 		this.#host = options.host;
 		this.#port = checkPort(options.port ?? 1883);
 		this.onConnect = options.onConnect;
@@ -189,11 +201,12 @@ export class MqttClient implements MqttEvents {
 	 * Changes broker and CONNECT settings (only those given) and reconnects at once with them, keeping
 	 * the outbox and the subscriptions. Throws, changing nothing, when they are invalid.
 	 */
-	reconfigure(settings: MqttConnectSettings): void {
+	reconfigure(settings: MqttConnectSettings, socket?: SocketOptions): void {
 		const connect = connectOptions(settings, this.#connect);
 		const port = checkPort(settings.port ?? this.#port);
 		this.#session.configure(connect);
 		this.#connect = connect;
+		this.#socketOptions = socket ?? this.#socketOptions;
 		this.#host = settings.host ?? this.#host;
 		this.#port = port;
 		this.#session.reconnect(this.#clock.ticks());
@@ -227,9 +240,12 @@ export class MqttClient implements MqttEvents {
 	#openSocket(address: string, attempt: number): void {
 		let up = false;
 		try {
-			this.#socket = new this.#io({
+			const { io, secure } = this.#socketOptions;
+			this.#socket = new io({
 				address,
+				host: this.#host,
 				port: this.#port,
+				secure,
 				nodelay: true,
 				onWritable: (bytes) => {
 					if (attempt !== this.#attempt) return;
@@ -248,15 +264,16 @@ export class MqttClient implements MqttEvents {
 					this.#read();
 					this.#arm();
 				},
-				onError: () => {
+				onError: (cause) => {
 					if (attempt !== this.#attempt) return;
-					this.#session.onTransportLost(this.#clock.ticks(), "transport");
+					this.#session.onTransportLost(this.#clock.ticks(), "transport", cause && describeCause(cause));
 					this.#arm();
 				},
 			});
 		}
-		catch {
-			this.#session.onTransportLost(this.#clock.ticks(), "transport");
+		catch (error) {
+			// A TLS socket that cannot be made (no memory for a handshake, bad trust material) throws here.
+			this.#session.onTransportLost(this.#clock.ticks(), "transport", describeCause(error as Error));
 		}
 		this.#arm();
 	}

@@ -299,14 +299,15 @@ export class Session {
 		if (this.#holding && this.#owedCount < MAX_OWED_ACKS) this.#process();
 	}
 
-	onTransportLost(now: number, reason: "dns" | "transport" = "transport"): void {
+	/** `cause`, when the socket gave one (a refused certificate), is what the error and the log say. */
+	onTransportLost(now: number, reason: "dns" | "transport" = "transport", cause?: string): void {
 		this.#now = now;
 		if (this.#state === CLOSING) {
 			this.#teardown();
 			this.#finish(true);
 		}
 		else if (this.#state === SWITCHING) this.#switch();
-		else if (this.#state >= CONNECTING) this.#fail(reason, "connection lost");
+		else if (this.#state >= CONNECTING) this.#fail(reason, cause ? `connection lost: ${cause}` : "connection lost");
 	}
 
 	onBytes(chunk: Uint8Array, now: number): void {

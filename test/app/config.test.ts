@@ -9,6 +9,8 @@ import { DEFAULTS, validateDocument, type Settings } from "../../src/app/setting
 import { encodeUtf8 } from "../../src/utf8";
 
 const ROLLBACK_MS = 60_000;
+/** The TLS part of a connection with none of it asked for. */
+const PLAIN = { tls: false, pin: "", insecure: false };
 const STORE_INTERVAL_MS = 60_000;
 
 /** A Config with its outputs recorded. `store` may be shared to simulate a reboot. */
@@ -230,13 +232,38 @@ describe("new broker settings", () => {
 		send("device", { rev: 2, password: "secret" });
 		assert.equal(lastReport().device.status, "applied");
 		clock.advance(20_000); // the broker-switch gap after the move the fleet's user name made
-		assert.deepEqual(connections.at(-1), { host: "10.0.0.1", port: 1883, user: "node", password: "secret" });
+		assert.deepEqual(connections.at(-1), { host: "10.0.0.1", port: 1883, user: "node", password: "secret", ...PLAIN });
+	});
+
+	test("TLS settings: a pin is kept in one spelling, stored within the key and value limits, and survives a reboot", () => {
+		const pin = "ab".repeat(32);
+		const { config, store, clock, send, connections, lastReport } = boot();
+		send("device", { tls: true, port: 8883, pin: pin.toUpperCase().match(/../g)!.join(":") });
+		assert.equal(lastReport().device.status, "applied");
+		assert.deepEqual(connections, [{ host: "10.0.0.1", port: 8883, user: "", password: "", tls: true, pin, insecure: false }]);
+		config.connected();
+		clock.advance(STORE_INTERVAL_MS);
+		// The store refuses keys over 15 characters and values over 63 bytes, as a board does: reaching here means it fit.
+		const rebooted = boot(store).config;
+		assert.equal(rebooted.settings.pin, pin);
+		assert.deepEqual(rebooted.connection, connections[0]);
+		send("device", { rev: 2, pin: "12:34" });
+		assert.match(lastReport().device.errors[0], /^pin: must be a SHA-256 of 64 hex digits/);
+	});
+
+	test("TLS settings on a host without TLS: a document asking for it is rejected whole, saying why", () => {
+		const { config, send, connections, lastReport } = boot(undefined, undefined, { noTls: "not on this board" });
+		send("device", { tls: true, port: 8883, interval: 5 });
+		assert.equal(lastReport().device.status, "rejected");
+		assert.deepEqual(lastReport().device.errors, ["tls: not on this board"]);
+		assert.equal(config.settings.interval, DEFAULTS.interval);
+		assert.deepEqual(connections, []);
 	});
 
 	test("are tried, and kept once a connection succeeds with them", () => {
 		const { config, store, clock, send, connections, lastReport } = boot();
 		send("device", { host: "10.0.0.2", port: 1884 });
-		assert.deepEqual(connections, [{ host: "10.0.0.2", port: 1884, user: "", password: "" }]);
+		assert.deepEqual(connections, [{ host: "10.0.0.2", port: 1884, user: "", password: "", ...PLAIN }]);
 		assert.equal(lastReport().broker.state, "trying");
 		config.connected();
 		assert.equal(lastReport().broker.state, "confirmed");
@@ -252,7 +279,7 @@ describe("new broker settings", () => {
 		clock.advance(ROLLBACK_MS - 1);
 		assert.equal(connections.length, 1);
 		clock.advance(1);
-		assert.deepEqual(connections.at(-1), { host: "10.0.0.1", port: 1883, user: "", password: "" });
+		assert.deepEqual(connections.at(-1), { host: "10.0.0.1", port: 1883, user: "", password: "", ...PLAIN });
 		assert.equal(config.connection.host, "10.0.0.1");
 		const report = lastReport();
 		assert.equal(report.broker.state, "rolled-back");

@@ -47,26 +47,32 @@ function unresolved(modules: Modules): string[] {
 	return problems;
 }
 
+/** Files that platform sections map (setup modules; hosts/moddable/tls, which is ./no-tls on the ESP8266). */
+const platformFiles = new Set(Object.values(manifest.platforms as Record<string, { modules?: Modules }>)
+	.flatMap((section) => Object.values(section.modules ?? {})));
+
 test("the manifest lists every firmware module under its own path", () => {
 	const listed: Modules = manifest.modules;
-	// Setup modules belong to platform sections, and the memory probe to the check's own manifest.
-	const expected = [...sources("src"), ...sources("hosts/moddable").filter((name) => !/setup-|\/check\//.test(name))];
+	// Setup modules and TLS belong to platform sections, and the memory probe to the check's own manifest.
+	const expected = [...sources("src"), ...sources("hosts/moddable").filter((name) => !platformFiles.has(`./${name}`) && !/\/check\//.test(name))];
 	for (const name of expected) assert.equal(listed[name], `./${name}`, `${name} is missing from manifest.json`);
+	for (const name of sources("hosts/moddable").filter((name) => /setup-|tls/.test(name))) assert.ok(platformFiles.has(`./${name}`), `${name} is in no platform section`);
 	for (const [name, file] of Object.entries(listed)) assert.ok(fs.existsSync(path.join(ROOT, `${file}.ts`)), `${name}: no ${file}.ts`);
 	assert.equal(manifest.creation.main, "hosts/moddable/main");
 	assert.ok(Object.hasOwn(listed, manifest.creation.main));
 });
 
 test("every import resolves on each platform: boards, and the simulator with its simulated sensors", () => {
-	assert.deepEqual(unresolved(manifest.modules), []);
 	for (const platform of ["lin", "mac", "win"]) {
 		const section = manifest.platforms[platform];
 		assert.equal(section.modules["setup/simulator"], "./hosts/moddable/setup-simulator");
+		assert.equal(section.modules["hosts/moddable/tls"], "./hosts/moddable/tls");
 		assert.deepEqual(unresolved({ ...manifest.modules, ...section.modules }), [], platform);
 	}
 	for (const platform of ["esp32/*", "esp"]) {
 		const section = manifest.platforms[platform];
 		assert.equal(section.modules["setup/wifi"], "./hosts/moddable/setup-wifi");
+		assert.equal(section.modules["hosts/moddable/tls"], platform === "esp" ? "./hosts/moddable/no-tls" : "./hosts/moddable/tls");
 		assert.deepEqual(unresolved({ ...manifest.modules, ...section.modules }), [], platform);
 	}
 });
