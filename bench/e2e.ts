@@ -19,7 +19,7 @@ import { RealClock } from "../hosts/node/clock";
 import { resolver } from "../hosts/node/dns";
 import { TCP } from "../hosts/node/tcp";
 import { MqttClient } from "../src/mqtt/client";
-import type { MqttClientOptions } from "../src/mqtt/client";
+import type { MqttClientOptions, SocketOptions } from "../src/mqtt/client";
 import { startMosquitto } from "../test/helpers/mosquitto";
 import type { Mosquitto } from "../test/helpers/mosquitto";
 
@@ -50,9 +50,24 @@ export interface E2eRow {
 
 const TOPIC = "bench/e2e";
 
+/** How both clients reach the broker: plain TCP here, TLS in the TLS bench (bench/tls.ts), same driver either way. */
+export interface Transport {
+	port: number;
+	/** Our client's socket class and trust. */
+	socket: SocketOptions;
+	/** MQTT.js's URL and the trust it is given. */
+	url: string;
+	mqttjs?: mqtt.IClientOptions;
+}
+
+function plain(broker: Mosquitto): Transport {
+	return { port: broker.port, socket: { io: TCP }, url: broker.url };
+}
+
 /** Publishes `messages` through `client`, keeping at most `depth` unacknowledged, and resolves when all are acknowledged. */
-async function timeOurs(
+export async function timeOurs(
 	broker: Mosquitto, options: E2eOptions, tuning: Pick<MqttClientOptions, "inflight" | "outbox">, depth: number, name: string,
+	transport = plain(broker),
 ): Promise<E2eRun> {
 	const payload = new Uint8Array(options.payloadBytes).fill(0x61);
 	let published = 0;
@@ -69,8 +84,8 @@ async function timeOurs(
 		}
 	};
 	const client = new MqttClient({
-		host: broker.host, port: broker.port, id: name, clean: true, keepalive: 60,
-		socket: { io: TCP }, dns: resolver, clock: new RealClock(), ...tuning,
+		host: broker.host, port: transport.port, id: name, clean: true, keepalive: 60,
+		socket: transport.socket, dns: resolver, clock: new RealClock(), ...tuning,
 		onConnect: () => up(),
 		onPublished: () => {
 			if (++acked === options.messages) finish();
@@ -98,9 +113,9 @@ function closeOurs(client: MqttClient): Promise<void> {
 	});
 }
 
-async function timeMqttjs(broker: Mosquitto, options: E2eOptions, name: string): Promise<E2eRun> {
+export async function timeMqttjs(broker: Mosquitto, options: E2eOptions, name: string, transport = plain(broker)): Promise<E2eRun> {
 	const payload = Buffer.alloc(options.payloadBytes, 0x61);
-	const client = await mqtt.connectAsync(broker.url, { clientId: name, clean: true, reconnectPeriod: 0, keepalive: 60 });
+	const client = await mqtt.connectAsync(transport.url, { ...transport.mqttjs, clientId: name, clean: true, reconnectPeriod: 0, keepalive: 60 });
 	let published = 0;
 	let acked = 0;
 	let failure: Error | undefined;

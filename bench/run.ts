@@ -1,7 +1,7 @@
 /*
  * `npm run bench`: every benchmark of issue 7, a table on stdout, and the figures as JSON (bench/results.json
  * for a full run, the committed latest figures). `--quick` runs each part small (a smoke run, about a
- * minute); `--only codec,e2e,memory,fleet,xs` picks parts. Partial runs write JSON only with `--out`.
+ * minute); `--only codec,e2e,tls,memory,fleet,xs` picks parts. Partial runs write JSON only with `--out`.
  *
  * Every timing is a ratio against a peer measured in the same run: absolute figures depend on the machine.
  */
@@ -21,10 +21,12 @@ import type { FleetResult } from "./fleet";
 import { benchMemory } from "./memory";
 import type { MemoryResult } from "./memory";
 import { formatTable } from "./table";
+import { benchTls } from "./tls";
+import type { TlsResult } from "./tls";
 import { benchXs } from "./xs";
 import type { XsResult } from "./xs";
 
-const PARTS = ["codec", "e2e", "memory", "fleet", "xs"] as const;
+const PARTS = ["codec", "e2e", "tls", "memory", "fleet", "xs"] as const;
 type Part = (typeof PARTS)[number];
 
 const HELP = `Usage: npm run bench -- [--quick] [--only ${PARTS.join(",")}] [--out file.json] [--fleet-max N]
@@ -65,6 +67,7 @@ interface BenchResults {
 	codec?: CodecRow[];
 	e2e?: { options: Parameters<typeof benchE2e>[0]; rows: E2eRow[] };
 	inbound?: { options: Parameters<typeof benchInbound>[0]; rows: InboundRow[] };
+	tls?: TlsResult;
 	memory?: MemoryResult;
 	fleet?: FleetResult;
 	xs?: XsResult;
@@ -115,6 +118,19 @@ if (parts.has("e2e")) {
 	process.stdout.write("\n" + formatTable(`Inbound: ${inbound.messages} queued QoS 1 messages of ${inbound.payloadBytes} B taken on resume, median of ${inbound.rounds} rounds`,
 		["client", "msg/s", "CPU µs/msg", "throughput vs MQTT.js", "CPU vs MQTT.js", "disconnects"],
 		results.inbound.rows.map((row) => [row.client, row.throughput, row.cpuPerMessage, row.throughputVsMqttjs, row.cpuVsMqttjs, row.disconnects])));
+}
+
+if (parts.has("tls")) {
+	process.stderr.write("TLS: handshake and QoS 1 through Mosquitto's TLS listener on loopback\n");
+	const messages = quick ? { messages: 5000, rounds: 3, depth: 1000, payloadBytes: 64 } : { messages: 20_000, rounds: 7, depth: 1000, payloadBytes: 64 };
+	results.tls = await benchTls(quick ? { handshakes: 10, rounds: 3, messages } : { handshakes: 20, rounds: 7, messages }, progress);
+	const t = results.tls;
+	process.stdout.write("\n" + formatTable(`TLS handshake: connect to CONNACK (RSA 2048 certificate, CA given), median of ${t.options.rounds} x ${t.options.handshakes} connections`,
+		["client", "handshake ms", "CPU ms", "time vs MQTT.js", "CPU vs MQTT.js"],
+		t.handshake.map((row) => [row.client, row.handshakeMs, row.cpuMs, row.handshakeVsMqttjs, row.cpuVsMqttjs])));
+	process.stdout.write("\n" + formatTable(`Over TLS: ${messages.messages} QoS 1 publishes of ${messages.payloadBytes} B, median of ${messages.rounds} rounds`,
+		["client", "configuration", "msg/s", "CPU µs/msg", "throughput vs MQTT.js", "CPU vs MQTT.js"],
+		t.messages.map((row) => [row.client, row.config, row.throughput, row.cpuPerMessage, row.throughputVsMqttjs, row.cpuVsMqttjs])));
 }
 
 if (parts.has("memory")) {

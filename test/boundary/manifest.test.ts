@@ -80,7 +80,10 @@ test("every import resolves on each platform: boards, and the simulator with its
 test("what the real SDK build needs: the instrumentation module, a stack set on purpose, Wi-Fi and storage per platform", () => {
 	// host.ts imports instrumentation; the base manifest brings only its C part.
 	assert.ok(manifest.include.includes("$(MODULES)/base/instrumentation/manifest.json"));
-	assert.ok(manifest.creation.stack >= 512, "the firmware peaks at about 393 slots; the lin default is 384, the ESP8266's 256");
+	// Allocated whole. check:moddable measures the peaks: about 420 slots over TCP (the lin default is 384, the
+	// ESP8266's 256) and about 480 while a TLS handshake runs, which the ESP8266 never does.
+	assert.ok(manifest.creation.stack >= 640);
+	assert.equal(manifest.platforms.esp.creation.stack, 512);
 	const boards = ["esp32/*", "esp"].map((platform) => manifest.platforms[platform]);
 	const simulators = ["lin", "mac", "win"].map((platform) => manifest.platforms[platform]);
 	// The legacy wifi module would start a second driver next to the SDK's ECMA-419 one.
