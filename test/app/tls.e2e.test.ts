@@ -15,7 +15,7 @@ import { Environment } from "../../sim/environment";
 import { SensorNode } from "../../src/app/node";
 import { settingsFromStrings } from "../../src/app/settings";
 import { connectBackend, type Backend, type Received } from "../helpers/backend";
-import { makeCertificates, tlsListener, type Certificates } from "../helpers/certificates";
+import { makeCertificates, tlsListener, tlsListeners, type Certificates } from "../helpers/certificates";
 import { freePort, startMosquitto, type Mosquitto } from "../helpers/mosquitto";
 
 /** Reconnect quickly in tests; the production bounds are 0.5 s to 60 s. */
@@ -54,13 +54,9 @@ describe("the node over TLS against Mosquitto", () => {
 	const nodes: SimulatedNode[] = [];
 	before(async () => {
 		certificates = makeCertificates();
-		for (const key of Object.keys(ports) as (keyof typeof ports)[]) ports[key] = await freePort();
-		broker = await startMosquitto({ config: [
-			...tlsListener(ports.good, certificates, certificates.server),
-			...tlsListener(ports.wrongName, certificates, certificates.wrongName),
-			...tlsListener(ports.expired, certificates, certificates.expired),
-			...tlsListener(ports.mutual, certificates, certificates.server, true),
-		] });
+		const listeners = await tlsListeners(certificates);
+		Object.assign(ports, listeners.ports);
+		broker = await startMosquitto({ config: listeners.config });
 		// The backend watches over the plain listener: every listener shares one broker.
 		backend = await connectBackend(broker.url, ["nodes/#"]);
 	});

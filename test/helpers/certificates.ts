@@ -8,6 +8,7 @@ import { X509Certificate } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { freePort } from "./mosquitto";
 
 export interface Pair {
 	cert: string;
@@ -89,4 +90,26 @@ export function tlsListener(port: number, certificates: Certificates, pair: Pair
 		`keyfile ${pair.key}`,
 		...(requireClient ? ["require_certificate true"] : []),
 	];
+}
+
+/** Ports of the four listeners the TLS tests use: a good certificate, another name, expired, client certificate required. */
+export interface TlsPorts {
+	good: number;
+	wrongName: number;
+	expired: number;
+	mutual: number;
+}
+
+/** Those four listeners on free ports: their ports, and the mosquitto.conf lines that open them. */
+export async function tlsListeners(certificates: Certificates): Promise<{ ports: TlsPorts; config: string[] }> {
+	const ports = { good: await freePort(), wrongName: await freePort(), expired: await freePort(), mutual: await freePort() };
+	return {
+		ports,
+		config: [
+			...tlsListener(ports.good, certificates, certificates.server),
+			...tlsListener(ports.wrongName, certificates, certificates.wrongName),
+			...tlsListener(ports.expired, certificates, certificates.expired),
+			...tlsListener(ports.mutual, certificates, certificates.server, true),
+		],
+	};
 }

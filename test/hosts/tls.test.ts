@@ -4,8 +4,8 @@ import { after, before, describe, test } from "node:test";
 import type { TcpLimits } from "../../hosts/node/tcp";
 import { makeTlsClass, type TlsTrust } from "../../hosts/node/tls";
 import type { SecureOptions, Tcp } from "../../src/io";
-import { makeCertificates, tlsListener, type Certificates } from "../helpers/certificates";
-import { freePort, startMosquitto, type Mosquitto } from "../helpers/mosquitto";
+import { makeCertificates, tlsListeners, type Certificates } from "../helpers/certificates";
+import { startMosquitto, type Mosquitto } from "../helpers/mosquitto";
 
 /** The outcome of one connection attempt: up (first onWritable), or the cause onError gave. */
 function attempt(port: number, trust: TlsTrust, options: { host?: string; secure?: SecureOptions } = {}, limits?: TcpLimits) {
@@ -35,13 +35,9 @@ describe("the Node TLS stand-in against Mosquitto's TLS listeners", () => {
 	const ports = { good: 0, wrongName: 0, expired: 0, mutual: 0 };
 	before(async () => {
 		certificates = makeCertificates();
-		for (const key of Object.keys(ports) as (keyof typeof ports)[]) ports[key] = await freePort();
-		broker = await startMosquitto({ config: [
-			...tlsListener(ports.good, certificates, certificates.server),
-			...tlsListener(ports.wrongName, certificates, certificates.wrongName),
-			...tlsListener(ports.expired, certificates, certificates.expired),
-			...tlsListener(ports.mutual, certificates, certificates.server, true),
-		] });
+		const listeners = await tlsListeners(certificates);
+		Object.assign(ports, listeners.ports);
+		broker = await startMosquitto({ config: listeners.config });
 	});
 	after(async () => {
 		await broker.stop();
