@@ -25,7 +25,7 @@ import { X509Certificate } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import mqtt from "mqtt";
+import { connectBackend } from "../helpers/backend";
 import { makeCertificates, tlsListener } from "../helpers/certificates";
 import { freePort, startMosquitto, type Mosquitto } from "../helpers/mosquitto";
 
@@ -121,28 +121,6 @@ function startMcsim(library: string): Sim {
 	};
 }
 
-/** Everything the node publishes, as MQTT sees it. */
-function observe(broker: Mosquitto, id: string) {
-	const messages: { topic: string; text: string; retain: boolean }[] = [];
-	const client = mqtt.connect(broker.url, { clientId: `check-${process.pid}`, reconnectPeriod: 200 });
-	client.subscribe(`nodes/${id}/#`);
-	client.on("message", (topic, payload, packet) => messages.push({ topic, text: payload.toString("utf8"), retain: packet.retain }));
-	return {
-		messages,
-		async until(what: string, predicate: (message: { topic: string; text: string }) => boolean, timeoutMs = 20_000) {
-			const deadline = Date.now() + timeoutMs;
-			while (Date.now() < deadline) {
-				const found = messages.find(predicate);
-				if (found) return found;
-				await new Promise((resolve) => setTimeout(resolve, 50));
-			}
-			throw new Error(`no ${what} within ${timeoutMs} ms`);
-		},
-		publish: (topic: string, text: string, retain: boolean) => new Promise<void>((resolve) => client.publish(topic, text, { qos: 1, retain }, () => resolve())),
-		close: () => new Promise<void>((resolve) => client.end(false, {}, () => resolve())),
-	};
-}
-
 function build(manifest: string, platform: string, settings: string[], instrument = false): { library: string; log: string } {
 	const args = ["-m", ...(instrument ? ["-i"] : []), "-p", platform, "-o", out, manifest, ...settings];
 	const log = run("mcconfig", args);
@@ -157,30 +135,30 @@ async function simulator(broker: Mosquitto): Promise<void> {
 	const { library, log } = build(path.join(ROOT, "manifest.json"), HOST, settings);
 	const warnings = ourWarnings(log);
 	(warnings.every((line) => /prototype: not frozen/.test(line)) ? ok : fail)(`built with mcconfig -m -p ${HOST}; xsl warnings on our modules: ${warnings.length} (generator prototypes only)`);
-	const watch = observe(broker, id);
+	const watch = await connectBackend(broker.url, [`nodes/${id}/#`]);
 	let sim = startMcsim(library);
 	try {
 		await sim.line(/^setup: simulated SHT3x/);
 		ok((await sim.line(/^sensor: using SHT3x at 0x44/)).trim());
-		await watch.until("online", (m) => m.topic.endsWith("/status") && m.text === "online");
+		await watch.waitFor((m) => m.topic.endsWith("/status") && m.text === "online", "online");
 		ok("status online");
-		const first = await watch.until("telemetry", (m) => m.topic.endsWith("/telemetry") && /"seq":2/.test(m.text));
+		const first = await watch.waitFor((m) => m.topic.endsWith("/telemetry") && /"seq":2/.test(m.text), "telemetry");
 		ok(`telemetry ${first.text}`);
-		await watch.publish(`nodes/${id}/config`, JSON.stringify({ rev: 3, unit: "F" }), true);
-		const report = await watch.until("config/state", (m) => m.topic.endsWith("/config/state") && /"rev":3/.test(m.text));
+		await watch.publish(`nodes/${id}/config`, JSON.stringify({ rev: 3, unit: "F" }), { retain: true });
+		const report = await watch.waitFor((m) => m.topic.endsWith("/config/state") && /"rev":3/.test(m.text), "config/state");
 		(/"status":"applied"/.test(report.text) ? ok : fail)(`config/state reports rev 3 applied`);
-		await watch.until("telemetry in °F", (m) => m.topic.endsWith("/telemetry") && m.text.includes("°F"));
+		await watch.waitFor((m) => m.topic.endsWith("/telemetry") && m.text.includes("°F"), "telemetry in °F");
 		ok("telemetry follows the document (°F)");
 		// Rev 3 was the first document in a quiet minute, so it was stored at once (later ones wait for the minute).
 		// JSON.parse recurses on the XS stack: this document used to abort the engine on every boot.
-		await watch.publish(`nodes/${id}/config`, "[".repeat(512) + "]".repeat(512), true);
-		await watch.until("the deep document refused", (m) => m.topic.endsWith("/config/state") && m.text.includes("nested deeper than"));
+		await watch.publish(`nodes/${id}/config`, "[".repeat(512) + "]".repeat(512), { retain: true });
+		await watch.waitFor((m) => m.topic.endsWith("/config/state") && m.text.includes("nested deeper than"), "the deep document refused");
 		const after = watch.messages.length;
-		await watch.until("telemetry after it", (m) => m.topic.endsWith("/telemetry") && watch.messages.indexOf(m as (typeof watch.messages)[number]) >= after);
+		await watch.waitFor((m) => m.topic.endsWith("/telemetry") && watch.messages.indexOf(m) >= after, "telemetry after it");
 		ok("a retained document nested 512 deep is refused, and the node reads on");
 		watch.messages.length = 0;
 		await sim.kill();
-		await watch.until("offline will", (m) => m.topic.endsWith("/status") && m.text === "offline");
+		await watch.waitFor((m) => m.topic.endsWith("/status") && m.text === "offline", "offline will");
 		ok("killed: the broker published the will, offline");
 		await broker.stop();
 		sim = startMcsim(library);
@@ -188,7 +166,7 @@ async function simulator(broker: Mosquitto): Promise<void> {
 		const stored = await sim.line(/^telemetry /);
 		(stored.includes("°F") ? ok : fail)(`restarted with the broker down: first reading in °F from stored settings (${stored.trim()})`);
 		await broker.restart();
-		await watch.until("online again", (m) => m.topic.endsWith("/status") && m.text === "online", 30_000);
+		await watch.waitFor((m) => m.topic.endsWith("/status") && m.text === "online", "online again", 30_000);
 		ok("online again after the broker came back");
 	}
 	finally {
@@ -271,7 +249,7 @@ async function memory(broker: Mosquitto, target: Board, listener: Listener = { p
 	const { manifest, settings: tls } = memoryManifest(listener);
 	const settings = [`mqtt_host=127.0.0.1`, `mqtt_port=${listener.port}`, `id=${id}`, "interval=1", `outbox_messages=${target.outbox.messages}`, `outbox_bytes=${target.outbox.bytes}`, ...tls];
 	const { library } = build(manifest, HOST, settings, true);
-	const watch = observe(broker, id);
+	const watch = await connectBackend(broker.url, [`nodes/${id}/#`]);
 	const sim = startMcsim(library);
 	const phases: [string, Peak][] = [];
 	let from = 0;
@@ -293,10 +271,10 @@ async function memory(broker: Mosquitto, target: Board, listener: Listener = { p
 	try {
 		const baseline = /^mem-before-main (\d+) (\d+)/.exec(await sim.line(/^mem-before-main /))!;
 		phases.push(["before main: the SDK's and the simulated board's own", { slots: Number(baseline[1]) / SIM_SLOT, chunks: Number(baseline[2]), stack: 0 }]);
-		await watch.until("online", (m) => m.topic.endsWith("/status") && m.text === "online");
+		await watch.waitFor((m) => m.topic.endsWith("/status") && m.text === "online", "online");
 		await sim.line(/^instruments: /, sim.lines.length);
 		phases.push([`boot and connect${target.tls ? " (the TLS handshake)" : ""}: online`, peak()]);
-		await watch.until("first reading", (m) => m.topic.endsWith("/telemetry"));
+		await watch.waitFor((m) => m.topic.endsWith("/telemetry"), "first reading");
 		await sim.line(/^instruments: /, sim.lines.length);
 		phases.push(["first reading sent", peak()]);
 		// One reading a second from the interval, and one more from a `sample` command (the node takes at most one a second).
@@ -304,13 +282,13 @@ async function memory(broker: Mosquitto, target: Board, listener: Listener = { p
 		const deadline = Date.now() + 120_000;
 		while (!watch.messages.some(hundred)) {
 			if (Date.now() > deadline) throw new Error("no 100 readings within 120 s");
-			await watch.publish(`nodes/${id}/command`, "sample", false);
+			await watch.publish(`nodes/${id}/command`, "sample", { retain: false });
 			await new Promise((resolve) => setTimeout(resolve, 1000));
 		}
 		phases.push(["100 readings", peak()]);
 		const document = JSON.stringify({ rev: 9, interval: 1, unit: "C", deltaT: 0, deltaH: 0, maxSilence: 300, offsetT: 0, offsetH: 0, qos: 1, retain: false, keepalive: 60, discovery: true });
-		await watch.publish(`nodes/${id}/config`, document.replace("{", `{${" ".repeat(1024 - document.length)}`), true);
-		await watch.until("1 KB document applied", (m) => m.topic.endsWith("/config/state") && /"rev":9/.test(m.text));
+		await watch.publish(`nodes/${id}/config`, document.replace("{", `{${" ".repeat(1024 - document.length)}`), { retain: true });
+		await watch.waitFor((m) => m.topic.endsWith("/config/state") && /"rev":9/.test(m.text), "1 KB document applied");
 		await sim.line(/^instruments: /, sim.lines.length);
 		phases.push(["a 1 KB config document applied", peak()]);
 		await broker.stop();
@@ -319,7 +297,7 @@ async function memory(broker: Mosquitto, target: Board, listener: Listener = { p
 		const before = readings();
 		await broker.restart();
 		// The node's backoff can reach its 60 s bound within a 20 s outage of refused connects (seen over TLS).
-		await watch.until("the queued readings", () => readings() >= before + 16, 75_000);
+		await watch.waitFor(() => readings() >= before + 16, "the queued readings", 75_000);
 		await sim.line(/^instruments: /, sim.lines.length);
 		phases.push([`20 s outage (outbox full), reconnect${target.tls ? " (a TLS handshake)" : ""}, drain`, peak()]);
 	}
