@@ -23,15 +23,21 @@ const after_ = (backend: Backend, match: (m: Received) => boolean) => {
 	return (m: Received) => backend.messages.indexOf(m) >= from && match(m);
 };
 
-describe("Home Assistant discovery follows the node", () => {
-	let broker: Mosquitto;
-	let backend: Backend;
+/** Starts simulated nodes on the suite's broker, each with its id as topic root, and keeps them to stop at the end. */
+function starter(broker: () => Mosquitto) {
 	const nodes: SimulatedNode[] = [];
 	const start = (id: string, extra: Partial<Parameters<typeof startSimulatedNode>[0]> = {}) => {
-		const simulated = startSimulatedNode({ broker, chip: "SHT3x", name: id, id, root: id, settings: { interval: 1 }, log: memoryLog(), mqtt: QUICK_MQTT, ...extra });
+		const simulated = startSimulatedNode({ broker: broker(), chip: "SHT3x", name: id, id, root: id, settings: { interval: 1 }, log: memoryLog(), mqtt: QUICK_MQTT, ...extra });
 		nodes.push(simulated);
 		return simulated;
 	};
+	return { nodes, start };
+}
+
+describe("Home Assistant discovery follows the node", () => {
+	let broker: Mosquitto;
+	let backend: Backend;
+	const { nodes, start } = starter(() => broker);
 	/** The retained discovery documents a newly started Home Assistant would read. */
 	const retainedDiscovery = async (id: string) => {
 		const ha = await connectBackend(broker.url, [`homeassistant/sensor/${id}/+/config`, `${id}/${id}/status`]);
@@ -115,12 +121,7 @@ describe("Home Assistant discovery follows the node", () => {
 describe("the node's state and loose ends", () => {
 	let broker: Mosquitto;
 	let backend: Backend;
-	const nodes: SimulatedNode[] = [];
-	const start = (id: string, extra: Partial<Parameters<typeof startSimulatedNode>[0]> = {}) => {
-		const simulated = startSimulatedNode({ broker, chip: "SHT3x", name: id, id, root: id, settings: { interval: 1 }, log: memoryLog(), mqtt: QUICK_MQTT, ...extra });
-		nodes.push(simulated);
-		return simulated;
-	};
+	const { nodes, start } = starter(() => broker);
 	const state = (id: string, check: (state: Record<string, any>) => boolean) => (m: Received) => m.topic === `${id}/${id}/state` && check(m.json());
 	before(async () => {
 		broker = await startMosquitto({ persistence: true });
