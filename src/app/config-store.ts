@@ -48,7 +48,8 @@ export class ConfigStore {
 	constructor(store: Store) {
 		this.#store = store;
 		if (store.get(DOMAIN, RESETTING) !== undefined) this.clear();
-		for (const layer of ["fleet", "device", "working"] as const) this.#migrate(layer);
+		const keys = store.keys(DOMAIN);
+		for (const layer of ["fleet", "device", "working"] as const) this.#migrate(layer, keys);
 	}
 
 	/**
@@ -57,9 +58,9 @@ export class ConfigStore {
 	 * a power cut before the commit migrates again at the next boot, one after it finishes the clean-up.
 	 * Without this an update would boot on the build's broker, which may not be the one the node was moved to.
 	 */
-	#migrate(layer: Layer): void {
+	#migrate(layer: Layer, keys: readonly string[]): void {
 		const prefix = `${COMMIT[layer]}.`;
-		const old = this.#store.keys(DOMAIN).filter((key) => key.startsWith(prefix));
+		const old = keys.filter((key) => key.startsWith(prefix));
 		if (!old.length) return;
 		if (this.#live(layer) < 0) this.save(layer, this.#read(layer, prefix, []));
 		for (const key of old) this.#put(key, undefined);
