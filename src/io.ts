@@ -117,6 +117,11 @@ export interface Clock {
 	set(callback: () => void, ms: number): TimerId;
 	repeat(callback: () => void, ms: number): TimerId;
 	clear(id: TimerId | undefined): void;
+	/**
+	 * Wall-clock milliseconds since 1970 once the host knows the date (SNTP on boards, the computer's clock
+	 * in the simulators), undefined before. Optional: a host without it gives readings uptime only.
+	 */
+	date?(): number | undefined;
 }
 
 /**
@@ -139,6 +144,21 @@ export interface Store {
 	set(domain: string, key: string, value: StoreValue): void;
 	delete(domain: string, key: string): void;
 	keys(domain: string): string[];
+}
+
+/**
+ * A raw flash region, as Moddable's `flash` module gives one (`new Flash("storage")` on ESP8266, a data
+ * partition on ESP32). NOR flash rules hold: `erase` sets a whole sector to 0xFF, and `write` can only
+ * turn bits from 1 to 0 (writing a 1 over a 0 leaves the 0). A power cut during `write` or `erase` leaves
+ * that operation's bytes undefined. Offsets and lengths passed by the firmware are multiples of 4.
+ */
+export interface Flash {
+	readonly byteLength: number;
+	/** The erase unit (the sector size, 4096 on ESP32 and ESP8266). */
+	readonly blockSize: number;
+	erase(sector: number): void;
+	read(offset: number, byteLength: number): ArrayBuffer;
+	write(offset: number, byteLength: number, buffer: ArrayBuffer | Uint8Array): void;
 }
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -171,6 +191,8 @@ export interface Host {
 	dns: Resolver;
 	clock: Clock;
 	store: Store;
+	/** The region readings wait in while the broker cannot be reached; absent: they wait in RAM only. */
+	flash?: Flash;
 	log: Log;
 	board: Board;
 }
