@@ -5,7 +5,9 @@
  * Home Assistant. Everything it touches comes from the Host.
  *
  * Topics, with <n> = <root>/<id>:
- *   <n>/telemetry     readings: {seq, boot, uptime, temperature, humidity, pressure?, units}
+ *   <n>/telemetry     readings: {seq, boot, uptime, time?, temperature, humidity, pressure?, units}
+ *   <n>/telemetry/backlog   readings that waited in flash through an outage or a reboot (same payload)
+ *   <n>/telemetry/summary   what flash could only keep as a summary: {summary: true, count, first, last, ...}
  *   <n>/status        "online" / "offline" (retained; "offline" is also the last will)
  *   <n>/state         firmware, sensor health, counters, free memory, last error (retained)
  *   <n>/config        this node's config document (retained, written by you)
@@ -13,6 +15,7 @@
  *   <n>/config/state  what the node made of them (retained)
  *   <n>/command       "sample", "announce", "restart", "factory-reset" (retained commands are ignored)
  */
+import { Backlog, type BacklogOptions } from "./backlog";
 import { Config, type Connection } from "./config";
 import { HA_STATUS_TOPIC, discoveryMessages } from "./discovery";
 import { DEFAULTS, type Settings } from "./settings";
@@ -22,6 +25,7 @@ import { detectSensors, openSensor, type SensorModel } from "../drivers/detect";
 import type { Sample, Sensor } from "../drivers/sensor";
 import { SensorError } from "../drivers/sensor";
 import { elapsed, type Host, type TimerId } from "../io";
+import { Journal } from "../journal/journal";
 import { MqttClient, type MqttClientOptions, type MqttMessage, type PublishOptions, type SocketOptions } from "../mqtt/client";
 import { decodeUtf8 } from "../utf8";
 
@@ -43,6 +47,8 @@ export interface NodeOptions {
 	maxDocumentBytes?: number;
 	/** Client tuning passed through (outbox bounds, backoff, ...). */
 	mqtt?: Partial<Pick<MqttClientOptions, "inflight" | "outbox" | "backoff" | "stableAfter" | "connectTimeout" | "connackTimeout" | "ackTimeout" | "random">>;
+	/** How fast readings that waited in flash go out once the broker is back. */
+	backlog?: BacklogOptions;
 }
 
 export interface NodeCounters {
@@ -97,6 +103,8 @@ export class SensorNode {
 	readonly #client: MqttClient;
 	readonly #filter = new ChangeFilter();
 	readonly #telemetry: Telemetry;
+	/** Store and forward, where the host has flash. */
+	readonly #backlog: Backlog | undefined;
 	#sensor: Sensor | undefined;
 	/** The sensor whose sample is under way, so a result from a sensor since replaced is ignored. */
 	#sampling: Sensor | undefined;
@@ -179,12 +187,35 @@ export class SensorNode {
 				this.#setError(`mqtt: ${error.message}`);
 				this.#config.connectFailed(error.code);
 			},
+			onPublished: (id) => this.#backlog?.acknowledged(id),
+			onDrop: (drop) => this.#backlog?.dropped(drop.id),
 		});
+		this.#backlog = this.#openBacklog(options.backlog);
 		this.#client.subscribe([this.topics.config, this.topics.fleetConfig, this.topics.command, HA_STATUS_TOPIC], { qos: 1 });
 		host.log("info", `boot ${this.boot}: node ${this.root}/${this.id}, firmware ${FIRMWARE_VERSION}, broker ${connection.host}:${connection.port}${TLS_NOTE[tlsMode(connection)]}`);
 		this.#findSensor();
 		this.#armCycle();
 	}
+
+	/** The backlog over the host's flash; none without flash, or when the region is unusable (then readings wait in RAM). */
+	#openBacklog(options: BacklogOptions | undefined): Backlog | undefined {
+		const { flash, clock, log } = this.#host;
+		if (!flash) return undefined;
+		try {
+			const topics = { telemetry: this.topics.telemetry, backlog: this.topics.telemetryBacklog, summary: this.topics.telemetrySummary };
+			return new Backlog(new Journal(flash, log), this.#client, { ...options, clock, log, telemetry: this.#telemetry, topics, boot: this.boot, timeAt: this.#timeAt });
+		}
+		catch (error) {
+			log("error", `backlog: flash unusable (${(error as Error).message}); readings wait in RAM only`);
+			return undefined;
+		}
+	}
+
+	/** Seconds since 1970 at `uptime` seconds of this boot, or 0 while the host does not know the date. */
+	readonly #timeAt = (uptime: number): number => {
+		const date = this.#host.clock.date?.();
+		return date === undefined ? 0 : Math.round(date / 1000) - (this.#uptime() - uptime);
+	};
 
 	/** The socket for `connection`: the host's TCP, or its TLS socket with the connection's trust. */
 	#socketFor(connection: Readonly<Connection>): SocketOptions {
@@ -223,6 +254,7 @@ export class SensorNode {
 		clock.clear(this.#cycleTimer);
 		clock.clear(this.#announceTimer);
 		clock.clear(this.#sampleGap);
+		this.#backlog?.stop();
 		this.#sensor?.close();
 		this.#sensor = undefined;
 		this.#onStopped = stopped;
@@ -302,8 +334,13 @@ export class SensorNode {
 		const uptime = this.#uptime();
 		if (!this.#filter.wants(reading, uptime, settings)) return;
 		this.#filter.published(reading, uptime);
-		const payload = this.#telemetry.payload(++this.#seq, uptime, settings.unit as string);
-		this.#publish(this.topics.telemetry, payload, settings.qos as 0 | 1, settings.retain as boolean);
+		const seq = ++this.#seq;
+		const time = this.#timeAt(uptime);
+		const payload = this.#telemetry.payload(seq, uptime, settings.unit as string, time);
+		const retain = settings.retain as boolean;
+		// QoS 0 is fire and forget by the user's choice: it never waits in flash.
+		const journalled = settings.qos === 1 && this.#backlog?.add(seq, uptime, time, settings.unit === "F", reading.temperature, reading.humidity, reading.pressure, payload, retain);
+		if (!journalled) this.#publish(this.topics.telemetry, payload, settings.qos as 0 | 1, retain);
 		this.counters.published++;
 		this.#host.log("info", "telemetry ", payload);
 		// Without this, the state seen for the first refresh period would be the one from before any reading.
@@ -423,6 +460,7 @@ export class SensorNode {
 		this.#host.log(mode === "insecure" ? "warn" : "info", `mqtt: connected to ${connection.host}:${connection.port}${TLS_NOTE[mode]} (session ${sessionPresent ? "resumed" : "new"})`);
 		this.#config.connected();
 		this.#publish(this.topics.status, "online", 1, true);
+		this.#backlog?.connected();
 		if (!this.#clearError("mqtt: ")) this.#publishState();
 		const fresh = !this.#everConnected || !sessionPresent;
 		this.#everConnected = true;
@@ -531,6 +569,10 @@ export class SensorNode {
 				flashWrites: config.flashWrites,
 				storesCoalesced: config.storesCoalesced,
 				outbox: this.#client.queued,
+				backlog: this.#backlog?.waiting ?? null,
+				summarized: this.#backlog?.counters.summarized ?? 0,
+				lost: this.#backlog?.counters.lost ?? 0,
+				flashErases: this.#backlog?.counters.erases ?? 0,
 			},
 			freeMemory: this.#host.board.freeMemory() ?? null,
 			lastError: this.#lastError || null,

@@ -33,7 +33,10 @@ export class Telemetry {
 		CP: { temperature: "°C", humidity: "%", pressure: "Pa" },
 		FP: { temperature: "°F", humidity: "%", pressure: "Pa" },
 	};
-	readonly #document = { seq: 0, boot: "", uptime: 0, temperature: 0, humidity: 0, pressure: undefined as number | undefined, units: this.#units.C as object };
+	readonly #document = {
+		seq: 0, boot: "", uptime: 0, time: undefined as number | undefined, temperature: 0, humidity: 0,
+		pressure: undefined as number | undefined, units: this.#units.C as object,
+	};
 
 	/** `boot`: the random per-boot id that, with `seq`, lets a consumer see lost and repeated readings. */
 	constructor(boot: string) {
@@ -50,19 +53,33 @@ export class Telemetry {
 		return reading;
 	}
 
-	/** The payload for the latest reading. */
-	payload(seq: number, uptime: number, unit: string): string {
+	/** The payload for the latest reading; `time` in seconds since 1970, 0 when the node does not know the date. */
+	payload(seq: number, uptime: number, unit: string, time: number): string {
+		const { reading } = this;
+		return this.format(seq, this.#document.boot, uptime, time, reading.temperature, reading.humidity, reading.pressure, unit === "F");
+	}
+
+	/** The payload of any reading, this boot's or one that waited in flash. */
+	format(seq: number, boot: string, uptime: number, time: number, temperature: number, humidity: number, pressure: number | undefined, fahrenheit: boolean): string {
 		const document = this.#document;
-		const reading = this.reading;
+		const ownBoot = document.boot;
 		document.seq = seq;
+		document.boot = boot;
 		document.uptime = uptime;
-		document.temperature = reading.temperature;
-		document.humidity = reading.humidity;
-		document.pressure = reading.pressure;
-		const withPressure = reading.pressure !== undefined;
+		document.time = time || undefined;
+		document.temperature = temperature;
+		document.humidity = humidity;
+		document.pressure = pressure;
+		document.units = this.units(fahrenheit, pressure !== undefined);
+		const payload = JSON.stringify(document);
+		document.boot = ownBoot;
+		return payload;
+	}
+
+	/** The `units` object for a payload. */
+	units(fahrenheit: boolean, withPressure: boolean): object {
 		const units = this.#units;
-		document.units = unit === "F" ? (withPressure ? units.FP : units.F) : (withPressure ? units.CP : units.C);
-		return JSON.stringify(document);
+		return fahrenheit ? (withPressure ? units.FP : units.F) : (withPressure ? units.CP : units.C);
 	}
 }
 

@@ -2,6 +2,8 @@
 
 export interface Topics {
 	telemetry: string;
+	telemetryBacklog: string;
+	telemetrySummary: string;
 	status: string;
 	state: string;
 	config: string;
@@ -14,6 +16,8 @@ export function topicsFor(root: string, id: string): Topics {
 	const node = `${root}/${id}`;
 	return Object.freeze({
 		telemetry: `${node}/telemetry`,
+		telemetryBacklog: `${node}/telemetry/backlog`,
+		telemetrySummary: `${node}/telemetry/summary`,
 		status: `${node}/status`,
 		state: `${node}/state`,
 		config: `${node}/config`,

@@ -1,0 +1,237 @@
+/*
+ * Store and forward for telemetry: every QoS 1 reading is journalled in flash (../journal/journal.ts) before it is
+ * published, and deleted (acknowledged in flash) only after its PUBACK, so no reading is lost to an outage
+ * of any length, a reboot or a power cut while the region lasts, and none goes dark without a summary
+ * after that.
+ *
+ * The RAM outbox stays the fast path: on a live link a reading is published at once, to `<n>/telemetry`,
+ * and the journal is only its safety copy. What waits in flash (readings taken offline, or whose PUBACK a
+ * reboot cut off) is drained oldest first once the broker is back, to `<n>/telemetry/backlog` (readings,
+ * the same payload) and `<n>/telemetry/summary` (summaries), so Home Assistant, which listens to
+ * `<n>/telemetry`, never takes a day-old reading for the current one. The drain is paced: at most `window`
+ * journal messages in the RAM outbox and `perSecond` a second, so live readings, keepalive and config
+ * documents keep flowing while a day of readings goes out.
+ *
+ * Packet identifiers map back to journal tickets through a small table; the client keeps its unacknowledged
+ * messages across reconnects, so the table does too. A message the client drops (outbox full, close)
+ * simply stays waiting in flash and goes out again.
+ */
+import type { Clock, Log, TimerId } from "../io";
+import type { PublishOptions } from "../mqtt/client";
+import type { Telemetry } from "./telemetry";
+import { Journal, type JournalCounters } from "../journal/journal";
+import { JournalRecord, FAHRENHEIT, PRESSURE, READING, slotsOf } from "../journal/records";
+
+/** What the backlog needs of the MQTT client (MqttClient has it). */
+export interface Publisher {
+	readonly connected: boolean;
+	publish(topic: string, payload: string, options: PublishOptions): number;
+}
+
+export interface BacklogOptions {
+	/** Journal messages published per second at most while draining (default 5). */
+	perSecond?: number;
+	/** Journal messages in the RAM outbox at once at most while draining (default 4). */
+	window?: number;
+}
+
+export interface BacklogTopics {
+	telemetry: string;
+	backlog: string;
+	summary: string;
+}
+
+/** Journal messages and live readings awaiting PUBACK that the table tracks; beyond it, readings wait in flash. */
+const TRACKED = 8;
+const DRAINED: PublishOptions = Object.freeze({ qos: 1, retain: false });
+const LIVE: readonly PublishOptions[] = Object.freeze([DRAINED, Object.freeze({ qos: 1, retain: true })]);
+
+export class Backlog {
+	readonly #journal: Journal;
+	readonly #client: Publisher;
+	readonly #clock: Clock;
+	readonly #log: Log;
+	readonly #telemetry: Telemetry;
+	readonly #topics: BacklogTopics;
+	readonly #window: number;
+	readonly #period: number;
+	/** Seconds since 1970 for a reading of this boot taken at `uptime` seconds, or 0 while the date is unknown. */
+	readonly #timeAt: (uptime: number) => number;
+	readonly #boot: number;
+	readonly #ids = new Uint16Array(TRACKED);
+	readonly #tickets = new Float64Array(TRACKED);
+	readonly #drained = new Uint8Array(TRACKED);
+	readonly #reading = new JournalRecord();
+	#tracked = 0;
+	#draining = 0;
+	/** The next ticket the drain looks at. */
+	#cursor = 0;
+	#timer: TimerId | undefined;
+
+	constructor(journal: Journal, client: Publisher, options: {
+		clock: Clock; log: Log; telemetry: Telemetry; topics: BacklogTopics; boot: string; timeAt: (uptime: number) => number;
+	} & BacklogOptions) {
+		this.#journal = journal;
+		this.#client = client;
+		this.#clock = options.clock;
+		this.#log = options.log;
+		this.#telemetry = options.telemetry;
+		this.#topics = options.topics;
+		this.#boot = Number.parseInt(options.boot, 16) >>> 0;
+		this.#timeAt = options.timeAt;
+		this.#window = Math.min(options.window ?? 4, TRACKED - 1);
+		this.#period = Math.ceil(1000 / (options.perSecond ?? 5));
+		this.#cursor = journal.tail;
+		if (journal.waiting) this.#log("info", `backlog: ${journal.waiting} readings and summaries wait in flash`);
+	}
+
+	/** Records waiting in flash, and what the journal did this boot. */
+	get waiting(): number {
+		return this.#journal.waiting;
+	}
+
+	get counters(): Readonly<JournalCounters> {
+		return this.#journal.counters;
+	}
+
+	/**
+	 * Journals a reading (temperature and humidity as published) and publishes it live when the link is up.
+	 * False when the flash failed: the caller publishes it the RAM-only way.
+	 */
+	add(seq: number, uptime: number, time: number, fahrenheit: boolean, temperature: number, humidity: number, pressure: number | undefined, payload: string, retain: boolean): boolean {
+		let ticket: number;
+		try {
+			ticket = this.#journal.append(this.#reading.setReading(this.#boot, seq, uptime, time, fahrenheit, temperature, humidity, pressure));
+		}
+		catch (error) {
+			this.#log("error", `backlog: flash write failed (${(error as Error).message}); reading ${seq} is kept in RAM only`);
+			return false;
+		}
+		if (this.#client.connected && this.#tracked < TRACKED) this.#track(this.#send(this.#topics.telemetry, payload, LIVE[retain ? 1 : 0]), ticket, 0);
+		else this.#start();
+		return true;
+	}
+
+	/** The connection is up: drain what waits. */
+	connected(): void {
+		this.#start();
+	}
+
+	/** The broker acknowledged packet `id`. */
+	acknowledged(id: number): void {
+		const i = this.#find(id);
+		if (i < 0) return;
+		try {
+			this.#journal.acknowledge(this.#tickets[i]);
+		}
+		catch (error) {
+			// It goes out once more after the next boot, with its seq: a consumer sees the repeat.
+			this.#log("error", `backlog: flash write failed (${(error as Error).message})`);
+		}
+		this.#untrack(i);
+	}
+
+	/** The client gave up on packet `id`: it waits in flash again, and the drain looks back for it. */
+	dropped(id: number): void {
+		const i = this.#find(id);
+		if (i < 0) return;
+		this.#untrack(i);
+		this.#cursor = this.#journal.tail;
+		this.#start();
+	}
+
+	stop(): void {
+		this.#clock.clear(this.#timer);
+		this.#timer = undefined;
+	}
+
+	#start(): void {
+		if (!this.#timer && this.#client.connected && this.#journal.waiting > this.#tracked) this.#timer = this.#clock.repeat(this.#drain, this.#period);
+	}
+
+	// Made once, like the node's other timer callbacks: it runs several times a second while draining.
+	readonly #drain = (): void => {
+		if (!this.#client.connected) return this.stop();
+		if (this.#draining >= this.#window || this.#tracked >= TRACKED) return;
+		const journal = this.#journal;
+		let ticket = journal.next(this.#cursor);
+		while (ticket >= 0 && this.#has(ticket)) ticket = journal.next(ticket + slotsOf(journal.record.kind));
+		if (ticket < 0) {
+			if (!this.#draining) this.stop();
+			return;
+		}
+		const record = journal.record;
+		this.#cursor = ticket + slotsOf(record.kind);
+		this.#track(record.kind === READING ? this.#publishReading(record) : this.#publishSummary(record), ticket, 1);
+	};
+
+	#publishReading(record: JournalRecord): number {
+		const pressure = record.flags & PRESSURE ? record.pressure.sum : undefined;
+		const payload = this.#telemetry.format(record.seq, hex(record.boot), record.uptime, this.#time(record, record.time, record.uptime),
+			record.temperature.sum, record.humidity.sum, pressure, (record.flags & FAHRENHEIT) !== 0);
+		return this.#send(this.#topics.backlog, payload, DRAINED);
+	}
+
+	#publishSummary(record: JournalRecord): number {
+		const { count } = record;
+		const withPressure = (record.flags & PRESSURE) !== 0;
+		const stats = (s: JournalRecord["temperature"]) => ({ min: s.min, max: s.max, mean: Math.round((s.sum / count) * 100) / 100 });
+		const summary = {
+			summary: true,
+			boot: hex(record.boot),
+			count,
+			first: { seq: record.seq, uptime: record.uptime, time: this.#time(record, record.time, record.uptime) || undefined },
+			last: { seq: record.lastSeq, uptime: record.lastUptime, time: this.#time(record, record.lastTime, record.lastUptime) || undefined },
+			temperature: stats(record.temperature),
+			humidity: stats(record.humidity),
+			pressure: withPressure ? { min: record.pressure.min, max: record.pressure.max, mean: Math.round(record.pressure.sum / count) } : undefined,
+			units: this.#telemetry.units((record.flags & FAHRENHEIT) !== 0, withPressure),
+		};
+		return this.#send(this.#topics.summary, JSON.stringify(summary), DRAINED);
+	}
+
+	/** Publishes; the packet identifier, or 0 when the client refused (the record stays waiting). */
+	#send(topic: string, payload: string, options: PublishOptions): number {
+		try {
+			return this.#client.publish(topic, payload, options);
+		}
+		catch (error) {
+			this.#log("error", `mqtt: cannot publish to ${topic}: ${(error as Error).message}`);
+			return 0;
+		}
+	}
+
+	/** A reading's time: as taken, or worked out from its uptime when it is this boot's and the date came later. */
+	#time(record: JournalRecord, time: number, uptime: number): number {
+		return time || (record.boot === this.#boot ? this.#timeAt(uptime) : 0);
+	}
+
+	#track(id: number, ticket: number, drained: number): void {
+		if (id < 1) return;
+		const i = this.#tracked++;
+		this.#ids[i] = id;
+		this.#tickets[i] = ticket;
+		this.#drained[i] = drained;
+		this.#draining += drained;
+	}
+
+	#untrack(i: number): void {
+		this.#draining -= this.#drained[i];
+		const last = --this.#tracked;
+		this.#ids[i] = this.#ids[last];
+		this.#tickets[i] = this.#tickets[last];
+		this.#drained[i] = this.#drained[last];
+	}
+
+	#find(id: number): number {
+		for (let i = 0; i < this.#tracked; i++) if (this.#ids[i] === id) return i;
+		return -1;
+	}
+
+	#has(ticket: number): boolean {
+		for (let i = 0; i < this.#tracked; i++) if (this.#tickets[i] === ticket) return true;
+		return false;
+	}
+}
+
+const hex = (boot: number) => boot.toString(16).padStart(8, "0");

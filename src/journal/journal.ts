@@ -1,0 +1,283 @@
+/*
+ * The telemetry journal: an append-only log of readings in a raw flash region, kept until the broker
+ * acknowledges each one, that survives reboots and power cuts. Layout in ./records.ts.
+ *
+ * Sectors are used in a ring, in order, so wear is spread evenly: each use of a sector costs one erase.
+ * A sector in use carries a header with a sequence number, one more than the previous sector's; the
+ * sectors in use are a contiguous run of the ring, oldest to newest ("head"), and at least one sector after
+ * the head is always free, so the next one can be opened without touching anything still needed.
+ *
+ * When opening a sector uses up the last free one, the oldest sector is reclaimed: if anything in it still
+ * waits for the broker, runs of waiting records of one boot and unit are merged into summary records
+ * (count, min, max, mean) written to the new head; then a RECLAIM record naming the old sector is written,
+ * and only then is the old sector erased. A power cut at any point loses at most the record being
+ * written: a torn record fails its CRC and closes its sector; a reclaim cut before its RECLAIM record is
+ * done again at boot (its summaries may then go out twice, with the same seq ranges); one cut after it is
+ * finished at boot by erasing the sector it names.
+ *
+ * Records are named by a ticket, `sector sequence * slots per sector + slot`: tickets grow in append order
+ * and a ticket whose sector has since been reclaimed simply no longer resolves.
+ */
+import type { Flash, Log } from "../io";
+import {
+	JournalRecord, READING, RECLAIM, SLOT, SUMMARY, ackOffset, decodeHeader, decodeRecord, encodeHeader, encodeRecord,
+	isErased, slotsOf,
+} from "./records";
+
+export interface JournalCounters {
+	/** Readings written this boot. */
+	appended: number;
+	/** Readings merged into summaries (because flash was full) this boot. */
+	summarized: number;
+	/** Readings dropped without a summary this boot (only when even a summary found no room). */
+	lost: number;
+	/** Sectors erased this boot. */
+	erases: number;
+}
+
+const ACKED = new Uint8Array(4);
+
+export class Journal {
+	/** The record `next` found, refilled by each call. */
+	readonly record = new JournalRecord();
+	readonly counters: JournalCounters = { appended: 0, summarized: 0, lost: 0, erases: 0 };
+	readonly #flash: Flash;
+	readonly #log: Log | undefined;
+	readonly #sectors: number;
+	readonly #slots: number;
+	/** Sequence number of each sector's header; 0 for a free sector. */
+	readonly #sequence: Uint32Array;
+	readonly #bytes = new Uint8Array(2 * SLOT);
+	readonly #view = new DataView(this.#bytes.buffer);
+	/** Scratch records for reclaiming, made once. */
+	readonly #run = new JournalRecord();
+	readonly #item = new JournalRecord();
+	#head = -1;
+	#headSequence = 0;
+	/** Slot the next record goes to in the head sector; `#slots` when the head is full or closed by a torn record. */
+	#headSlot = 0;
+	#used = 0;
+	#waiting = 0;
+	/** No record before this ticket waits any more. */
+	#tail = 0;
+
+	constructor(flash: Flash, log?: Log) {
+		this.#flash = flash;
+		this.#log = log;
+		this.#sectors = Math.floor(flash.byteLength / flash.blockSize);
+		this.#slots = flash.blockSize / SLOT;
+		if (this.#sectors < 2 || !Number.isInteger(this.#slots)) throw new RangeError(`journal: needs at least 2 sectors of a multiple of ${SLOT} bytes`);
+		this.#sequence = new Uint32Array(this.#sectors);
+		this.#mount();
+	}
+
+	/** Records (readings and summaries) waiting for the broker. */
+	get waiting(): number {
+		return this.#waiting;
+	}
+
+	/** Readings the region holds when nothing else is in it. */
+	get capacity(): number {
+		return (this.#sectors - 1) * (this.#slots - 1);
+	}
+
+	/** Appends a reading or summary; returns its ticket. Throws what the flash throws. */
+	append(record: JournalRecord): number {
+		const slots = slotsOf(record.kind);
+		if (this.#head < 0 || this.#headSlot + slots > this.#slots) this.#advance();
+		const ticket = this.#write(record);
+		this.#waiting++;
+		if (record.kind === READING) this.counters.appended++;
+		return ticket;
+	}
+
+	/** Marks the record `ticket` names as acknowledged; a ticket reclaimed meanwhile is ignored. */
+	acknowledge(ticket: number): void {
+		const offset = this.#offsetOf(ticket);
+		if (offset < 0 || !this.#readRecord(offset, this.#item) || !this.#item.waiting) return;
+		this.#flash.write(offset + ackOffset(this.#item.kind), 4, ACKED);
+		this.#waiting--;
+	}
+
+	/** The first ticket of the records still in flash: where a walk over everything waiting starts. */
+	get tail(): number {
+		return this.#tail;
+	}
+
+	/**
+	 * The ticket of the first waiting reading or summary at or after `ticket`, with the record in `record`;
+	 * -1 when there is none.
+	 */
+	next(ticket: number): number {
+		const oldest = this.#headSequence - this.#used + 1;
+		let sequence = Math.floor(ticket / this.#slots);
+		let slot = ticket % this.#slots;
+		if (sequence < oldest || slot < 1) {
+			if (sequence < oldest) sequence = oldest;
+			slot = 1;
+		}
+		const fromTail = ticket <= this.#tail;
+		for (; sequence <= this.#headSequence; sequence++, slot = 1) {
+			const base = this.#indexOf(sequence) * this.#flash.blockSize;
+			const end = sequence === this.#headSequence ? this.#headSlot : this.#slots;
+			while (slot < end) {
+				if (!this.#readRecord(base + slot * SLOT, this.record)) break;
+				const found = sequence * this.#slots + slot;
+				if (this.record.waiting && this.record.kind !== RECLAIM) {
+					if (fromTail) this.#tail = found;
+					return found;
+				}
+				slot += slotsOf(this.record.kind);
+			}
+		}
+		if (fromTail) this.#tail = this.#headSequence * this.#slots + this.#headSlot;
+		return -1;
+	}
+
+	/** Reads the sector headers and records: where the head is, what waits, and a reclaim to finish. */
+	#mount(): void {
+		const { blockSize } = this.#flash;
+		for (let i = 0; i < this.#sectors; i++) {
+			this.#sequence[i] = decodeHeader(new DataView(this.#flash.read(i * blockSize, 12)));
+			if (this.#sequence[i] > this.#headSequence) {
+				this.#headSequence = this.#sequence[i];
+				this.#head = i;
+			}
+		}
+		if (this.#head < 0) return;
+		// The sectors in use run back from the head with consecutive sequence numbers; anything else is
+		// left over from an interrupted reclaim or erase, and is free (it is erased before it is used).
+		this.#used = 0;
+		for (let i = this.#head; this.#used < this.#sectors && this.#sequence[i] === this.#headSequence - this.#used; i = (i + this.#sectors - 1) % this.#sectors) this.#used++;
+		for (let i = 0; i < this.#sectors; i++) if (this.#sequence[i] && this.#sequence[i] <= this.#headSequence - this.#used) this.#sequence[i] = 0;
+		this.#scan();
+		if (this.#used === this.#sectors) this.#reclaimOldest();
+	}
+
+	/** Counts what waits, finds the head's end, and erases a sector a finished reclaim names. */
+	#scan(): void {
+		const oldest = this.#headSequence - this.#used + 1;
+		this.#waiting = 0;
+		this.#tail = oldest * this.#slots + 1;
+		let reclaimed = 0;
+		for (let sequence = oldest; sequence <= this.#headSequence; sequence++) {
+			const base = this.#indexOf(sequence) * this.#flash.blockSize;
+			let slot = 1;
+			while (slot < this.#slots && this.#readRecord(base + slot * SLOT, this.#item)) {
+				if (this.#item.kind === RECLAIM) reclaimed = this.#item.sector;
+				else if (this.#item.waiting) this.#waiting++;
+				slot += slotsOf(this.#item.kind);
+			}
+			// A torn or full head takes nothing more: the next append opens a new sector.
+			if (sequence === this.#headSequence) this.#headSlot = slot < this.#slots && isErased(this.#bytes) ? slot : this.#slots;
+		}
+		if (reclaimed === oldest && this.#used > 1) {
+			this.#log?.("warn", "journal: finishing a reclaim a power cut interrupted");
+			this.#free(this.#indexOf(oldest));
+			this.#scan();
+		}
+	}
+
+	#indexOf(sequence: number): number {
+		return (this.#head - (this.#headSequence - sequence) + this.#sectors * 2) % this.#sectors;
+	}
+
+	/** The flash offset of the record `ticket` names, or -1 when its sector is no longer in use. */
+	#offsetOf(ticket: number): number {
+		const sequence = Math.floor(ticket / this.#slots);
+		if (sequence > this.#headSequence || sequence <= this.#headSequence - this.#used) return -1;
+		return this.#indexOf(sequence) * this.#flash.blockSize + (ticket % this.#slots) * SLOT;
+	}
+
+	/** Reads and decodes the record at `offset` into `record`; false for an erased or torn slot. */
+	#readRecord(offset: number, record: JournalRecord): boolean {
+		const bytes = this.#bytes;
+		bytes.set(new Uint8Array(this.#flash.read(offset, SLOT)));
+		if (bytes[0] === SUMMARY && (offset % this.#flash.blockSize) + 2 * SLOT <= this.#flash.blockSize)
+			bytes.set(new Uint8Array(this.#flash.read(offset + SLOT, SLOT)), SLOT);
+		return decodeRecord(bytes, this.#view, record);
+	}
+
+	#write(record: JournalRecord): number {
+		const size = encodeRecord(record, this.#bytes, this.#view);
+		const slot = this.#headSlot;
+		this.#flash.write(this.#head * this.#flash.blockSize + slot * SLOT, size - 4, this.#bytes);
+		this.#headSlot += size / SLOT;
+		return this.#headSequence * this.#slots + slot;
+	}
+
+	/** Opens the sector after the head, then reclaims the oldest if that used up the last free one. */
+	#advance(): void {
+		const next = (this.#head + 1) % this.#sectors;
+		const sequence = this.#headSequence + 1;
+		this.#erase(next);
+		encodeHeader(this.#view, sequence);
+		this.#flash.write(next * this.#flash.blockSize, 12, this.#bytes);
+		this.#sequence[next] = sequence;
+		this.#head = next;
+		this.#headSequence = sequence;
+		this.#headSlot = 1;
+		this.#used++;
+		if (this.#used === this.#sectors) this.#reclaimOldest();
+	}
+
+	/**
+	 * Makes the oldest sector free: what still waits in it is merged into summaries (a lone reading is
+	 * copied as it is) in the head, a RECLAIM record marks the work done, then the sector is erased.
+	 */
+	#reclaimOldest(): void {
+		const sequence = this.#headSequence - this.#used + 1;
+		const index = this.#indexOf(sequence);
+		const base = index * this.#flash.blockSize;
+		const run = this.#run;
+		const item = this.#item;
+		let open = false;
+		let readings = 0;
+		let gone = 0;
+		for (let slot = 1; slot < this.#slots && this.#readRecord(base + slot * SLOT, item); slot += slotsOf(item.kind)) {
+			if (item.kind === RECLAIM || !item.waiting) continue;
+			gone++;
+			if (open && run.mergeable(item)) run.merge(item);
+			else {
+				if (open) this.#keep(run, readings);
+				run.copy(item);
+				open = true;
+				readings = 0;
+			}
+			if (item.kind === READING) readings++;
+		}
+		if (open) this.#keep(run, readings);
+		this.#waiting -= gone;
+		if (gone && this.#headSlot < this.#slots) {
+			run.kind = RECLAIM;
+			run.flags = 0;
+			run.sector = sequence;
+			this.#write(run);
+		}
+		this.#free(index);
+	}
+
+	/** Writes a merged run (summary or lone record) to the head during a reclaim, or counts it lost. */
+	#keep(run: JournalRecord, readings: number): void {
+		if (this.#headSlot + slotsOf(run.kind) >= this.#slots) {
+			this.counters.lost += run.count;
+			this.#log?.("warn", `journal: no room to summarise ${run.count} readings; they are lost`);
+			return;
+		}
+		this.#write(run);
+		this.#waiting++;
+		if (run.kind === SUMMARY) this.counters.summarized += readings;
+	}
+
+	#free(index: number): void {
+		this.#erase(index);
+		this.#sequence[index] = 0;
+		this.#used--;
+		if (this.#tail < (this.#headSequence - this.#used + 1) * this.#slots) this.#tail = (this.#headSequence - this.#used + 1) * this.#slots + 1;
+	}
+
+	#erase(index: number): void {
+		this.#flash.erase(index);
+		this.counters.erases++;
+	}
+}
