@@ -38,4 +38,9 @@ export class RealClock implements Clock {
 		// Node's clearTimeout also clears intervals.
 		if (id) clearTimeout(id as ReturnType<typeof setTimeout>);
 	}
+
+	/** The computer's clock, known from the start (a board waits for SNTP). */
+	date(): number {
+		return Date.now();
+	}
 }

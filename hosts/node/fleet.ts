@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { RealClock } from "./clock";
+import { SimulatedFlash } from "./flash";
 import { createNodeHost } from "./host";
 import { PreferenceStore } from "./store";
 import { TCP } from "./tcp";
@@ -22,6 +23,9 @@ import type { Clock, Log, TcpConstructor, TimerId } from "../../src/io";
  * is the ESP8266's 16 messages / 4 KB; tests and benchmarks choose their own.
  */
 export const SIMULATOR_OUTBOX = Object.freeze({ messages: 64, bytes: 16 * 1024 });
+
+/** The flash region a node with `flashPath` gets: 64 sectors of 4 KB. */
+export const SIMULATOR_FLASH_BYTES = 256 * 1024;
 
 export interface SimulatedNodeOptions {
 	broker: { host: string; port: number };
@@ -40,6 +44,10 @@ export interface SimulatedNodeOptions {
 	storePath?: string;
 	/** Storage shared with an earlier incarnation, to simulate a reboot. */
 	store?: PreferenceStore;
+	/** File that keeps the node's flash region (SIMULATOR_FLASH_BYTES) across runs. */
+	flashPath?: string;
+	/** A flash region shared with an earlier incarnation, to simulate a reboot; takes precedence over `flashPath`. */
+	flash?: SimulatedFlash;
 	mqtt?: NodeOptions["mqtt"];
 	rollbackMs?: number;
 }
@@ -50,6 +58,8 @@ export interface SimulatedNode {
 	board: SimulatedBoard;
 	env: Environment;
 	store: PreferenceStore;
+	/** The node's flash region; undefined when it has none (its backlog is then in RAM only). */
+	flash: SimulatedFlash | undefined;
 	/**
 	 * Stops the node as a power cut or a crash would: its timers never fire again and its sockets close
 	 * without a DISCONNECT, so the broker publishes its will.
@@ -66,6 +76,7 @@ export function startSimulatedNode(options: SimulatedNodeOptions): SimulatedNode
 	const seed = Number.parseInt(createHash("sha256").update(options.name).digest("hex").slice(0, 6), 16);
 	const env = new Environment({ seed });
 	const store = options.store ?? new PreferenceStore(options.storePath && ensureDir(options.storePath));
+	const flash = options.flash ?? (options.flashPath ? new SimulatedFlash({ byteLength: SIMULATOR_FLASH_BYTES, path: ensureDir(options.flashPath) }) : undefined);
 	let crashed = false;
 	const sockets = new Set<{ close(): void }>();
 	const clock = new KillableClock(options.clock ?? new RealClock());
@@ -90,6 +101,7 @@ export function startSimulatedNode(options: SimulatedNodeOptions): SimulatedNode
 		tcp: tracked(options.tcp ?? TCP),
 		tls: tracked(options.tls ?? makeTlsClass()),
 		store,
+		flash,
 		log: options.log,
 		mac: simulatedMac(options.name),
 		restart: () => options.log?.("warn", "restart requested: a simulated node keeps running"),
@@ -104,7 +116,7 @@ export function startSimulatedNode(options: SimulatedNodeOptions): SimulatedNode
 		rollbackMs: options.rollbackMs,
 	});
 	return {
-		node, clock, board, env, store,
+		node, clock, board, env, store, flash,
 		crash() {
 			crashed = true;
 			clock.kill();
@@ -147,6 +159,10 @@ class KillableClock implements Clock {
 	clear(id: TimerId | undefined): void {
 		if (id) this.#timers.delete(id);
 		this.#clock.clear(id);
+	}
+
+	date(): number | undefined {
+		return this.#clock.date?.();
 	}
 
 	kill(): void {

@@ -8,7 +8,7 @@ import { consoleLog } from "./log";
 import { PreferenceStore } from "./store";
 import { TCP } from "./tcp";
 import { makeTlsClass } from "./tls";
-import type { Board, Clock, Host, I2CBus, Log, Resolver, Store, TcpConstructor } from "../../src/io";
+import type { Board, Clock, Flash, Host, I2CBus, Log, Resolver, Store, TcpConstructor } from "../../src/io";
 
 export interface NodeHostOptions {
 	i2c: I2CBus;
@@ -18,6 +18,8 @@ export interface NodeHostOptions {
 	tls?: TcpConstructor;
 	dns?: Resolver;
 	store?: Store;
+	/** The backlog's flash region (./flash SimulatedFlash); omitted, the firmware keeps its backlog in RAM. */
+	flash?: Flash;
 	log?: Log;
 	/** 12 hex digits; a board reads it from its radio. */
 	mac?: string;
@@ -42,6 +44,7 @@ export function createNodeHost(options: NodeHostOptions): Host {
 		dns: options.dns ?? resolver,
 		clock: options.clock ?? new RealClock(),
 		store: options.store ?? new PreferenceStore(),
+		flash: options.flash,
 		log: options.log ?? consoleLog(),
 		board,
 	};

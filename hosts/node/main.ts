@@ -35,7 +35,8 @@ const HELP = `Usage: npm start -- [options]
   --root <root>               topic root (default nodes)
   --interval <seconds>        reading interval, 1-86400 (default 5; a device defaults to 60)
   --devices <n>               run a fleet of n simulated nodes
-  --fresh                     forget what the node stored in earlier runs
+  --fresh                     forget what the node stored in earlier runs: its settings and the
+                              readings waiting in its flash for the broker
   -h, --help                  this text
 
 Settings the node stored from config documents in earlier runs (broker, interval, ...) take precedence
@@ -149,15 +150,22 @@ ${embedded ? `Embedded broker (aedes) listening on mqtt://${broker.host}:${broke
 `);
 
 const storeDir = path.join(os.tmpdir(), "sensor-node-sim");
+/**
+ * Where a single node keeps its settings (.json) and its flash region (.flash). A fleet has neither: its
+ * settings live in memory and its nodes have no flash, so backlogs wait in RAM: a 256 KB region per node
+ * is 256 MB per thousand nodes, and files left in the temporary folder run after run buy a fleet nothing.
+ */
+const persisted = devices > 1 ? undefined : path.join(storeDir, args.id ?? "default");
 const machine = os.hostname();
 const nodes: SimulatedNode[] = [];
 for (let i = 0; i < devices; i++) {
 	const name = devices > 1 ? `${machine}/${i}` : `${machine}/${args.id ?? ""}`;
 	const label = devices > 1 ? `[${i}] ` : "";
-	const storePath = devices > 1 ? undefined : path.join(storeDir, `${args.id ?? "default"}.json`);
-	if (storePath && args.fresh) fs.rmSync(storePath, { force: true });
+	const storePath = persisted && `${persisted}.json`;
+	const flashPath = persisted && `${persisted}.flash`;
+	if (args.fresh) for (const file of [storePath, flashPath]) if (file) fs.rmSync(file, { force: true });
 	nodes.push(startSimulatedNode({
-		broker, chip, name, storePath, tls,
+		broker, chip, name, storePath, flashPath, tls,
 		// A fleet's ids are numbered: ids from 24 bits of hashed MAC collide in fleets of thousands, and two
 		// nodes with one client id throw each other off the broker.
 		id: devices > 1 ? `node-${simulatedMac(machine).slice(-6)}-${i}` : args.id,
@@ -213,5 +221,5 @@ if (devices > 1) {
 }
 
 function storeDirNote(): string {
-	return devices > 1 ? "" : `; its settings persist in ${path.join(storeDir, `${args.id ?? "default"}.json`)} (--fresh forgets them)`;
+	return persisted ? `; its settings persist in ${persisted}.json, readings waiting for the broker in ${persisted}.flash (--fresh forgets both)` : "";
 }

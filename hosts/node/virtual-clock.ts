@@ -3,6 +3,7 @@
  * order (ties in the order they were set), and hours of device time pass in milliseconds of real time.
  * `ticks()` can be made to behave like an MCU's signed 32-bit counter, starting wherever a test likes,
  * so code that compares ticks without `elapsed()` breaks in tests the way it would on a board.
+ * The wall-clock date is unknown until a test gives one, as on a board before SNTP answers.
  */
 import type { Clock, TimerId } from "../../src/io";
 
@@ -19,6 +20,8 @@ export interface VirtualClockOptions {
 	startTicks?: number;
 	/** Report ticks as a signed 32-bit value that wraps, as on ESP32/ESP8266. */
 	wrap32?: boolean;
+	/** Milliseconds since 1970 at virtual time 0; omitted, the date is unknown until `setDate`. */
+	date?: number;
 }
 
 export class VirtualClock implements Clock {
@@ -27,10 +30,13 @@ export class VirtualClock implements Clock {
 	#heap: VirtualTimer[] = [];
 	readonly #start: number;
 	readonly #wrap32: boolean;
+	/** The date at virtual time 0, so that the date moves with `advance`; undefined while unknown. */
+	#dateOrigin: number | undefined;
 
 	constructor(options: VirtualClockOptions = {}) {
 		this.#start = options.startTicks ?? 0;
 		this.#wrap32 = options.wrap32 ?? false;
+		this.#dateOrigin = options.date;
 	}
 
 	/** Milliseconds of virtual time since the clock was made (never wraps; for tests, not for firmware). */
@@ -53,6 +59,15 @@ export class VirtualClock implements Clock {
 
 	clear(id: TimerId | undefined): void {
 		if (id) (id as VirtualTimer).live = false;
+	}
+
+	date(): number | undefined {
+		return this.#dateOrigin === undefined ? undefined : this.#dateOrigin + this.#now;
+	}
+
+	/** What `date()` returns now, advancing with virtual time from here (SNTP answering); undefined forgets it. */
+	setDate(ms: number | undefined): void {
+		this.#dateOrigin = ms === undefined ? undefined : ms - this.#now;
 	}
 
 	/** How many timers are armed. */

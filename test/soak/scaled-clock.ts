@@ -3,6 +3,7 @@
  * timers (readings, keepalive, backoff, timeouts, sensor conversions) and the proxy's delays all run in its
  * simulated time, so minutes of fleet life pass in seconds while the sockets and Mosquitto stay real.
  * Ticks can start anywhere and wrap like an MCU's signed 32-bit counter, so a soak can cross the wrap.
+ * The date starts at the computer's and runs at the same speed, so dates and ticks agree as on a board.
  */
 import { performance } from "node:perf_hooks";
 import type { Clock, TimerId } from "../../src/io";
@@ -16,6 +17,7 @@ export interface ScaledClockOptions {
 export class ScaledClock implements Clock {
 	readonly speed: number;
 	readonly #origin = performance.now();
+	readonly #dateOrigin = Date.now();
 	readonly #start: number;
 	readonly #wrap32: boolean;
 
@@ -46,6 +48,10 @@ export class ScaledClock implements Clock {
 
 	clear(id: TimerId | undefined): void {
 		if (id) clearTimeout(id as ReturnType<typeof setTimeout>);
+	}
+
+	date(): number {
+		return this.#dateOrigin + this.now;
 	}
 
 	/** Resolves after `ms` of simulated time. */
