@@ -11,7 +11,7 @@
  * waits for the broker, runs of waiting records of one boot and unit are merged into summary records
  * (count, min, max, mean) written to the new head; then a RECLAIM record naming the old sector is written,
  * and only then is the old sector erased. A power cut at any point loses at most the record being
- * written: a torn record fails its CRC and closes its sector; a reclaim cut before its RECLAIM record is
+ * written: a torn record fails its CRC and is skipped; a reclaim cut before its RECLAIM record is
  * done again at boot (its summaries may then go out twice, with the same seq ranges); one cut after it is
  * finished at boot by erasing the sector it names.
  *
@@ -20,7 +20,7 @@
  */
 import type { Flash, Log } from "../io";
 import {
-	JournalRecord, READING, RECLAIM, SLOT, SUMMARY, ackOffset, decodeHeader, decodeRecord, encodeHeader, encodeRecord,
+	EMPTY, JournalRecord, READING, RECLAIM, SLOT, SUMMARY, ackOffset, decodeHeader, decodeRecord, encodeHeader, encodeRecord,
 	isErased, slotsOf,
 } from "./records";
 
@@ -60,6 +60,8 @@ export class Journal {
 	#waiting = 0;
 	/** No record before this ticket waits any more. */
 	#tail = 0;
+	/** Ticket of the rolling summary (a copy is in `#run`), or -1 when there is none this boot. */
+	#rolling = -1;
 
 	constructor(flash: Flash, log?: Log) {
 		this.#flash = flash;
@@ -84,7 +86,8 @@ export class Journal {
 	/** Appends a reading or summary; returns its ticket. Throws what the flash throws. */
 	append(record: JournalRecord): number {
 		const slots = slotsOf(record.kind);
-		if (this.#head < 0 || this.#headSlot + slots > this.#slots) this.#advance();
+		// A reclaim can leave the new head full (summaries of many boots); the next one then makes room.
+		while (this.#head < 0 || this.#headSlot + slots > this.#slots) this.#advance();
 		const ticket = this.#write(record);
 		this.#waiting++;
 		if (record.kind === READING) this.counters.appended++;
@@ -94,7 +97,7 @@ export class Journal {
 	/** Marks the record `ticket` names as acknowledged; a ticket reclaimed meanwhile is ignored. */
 	acknowledge(ticket: number): void {
 		const offset = this.#offsetOf(ticket);
-		if (offset < 0 || !this.#readRecord(offset, this.#item) || !this.#item.waiting) return;
+		if (offset < 0 || !this.#visit(offset, this.#item) || !this.#item.waiting) return;
 		this.#flash.write(offset + ackOffset(this.#item.kind), 4, ACKED);
 		this.#waiting--;
 	}
@@ -121,13 +124,14 @@ export class Journal {
 			const base = this.#indexOf(sequence) * this.#flash.blockSize;
 			const end = sequence === this.#headSequence ? this.#headSlot : this.#slots;
 			while (slot < end) {
-				if (!this.#readRecord(base + slot * SLOT, this.record)) break;
-				const found = sequence * this.#slots + slot;
-				if (this.record.waiting && this.record.kind !== RECLAIM) {
+				const slots = this.#visit(base + slot * SLOT, this.record);
+				if (!slots) break;
+				if (this.record.waiting) {
+					const found = sequence * this.#slots + slot;
 					if (fromTail) this.#tail = found;
 					return found;
 				}
-				slot += slotsOf(this.record.kind);
+				slot += slots;
 			}
 		}
 		if (fromTail) this.#tail = this.#headSequence * this.#slots + this.#headSlot;
@@ -160,17 +164,32 @@ export class Journal {
 		this.#waiting = 0;
 		this.#tail = oldest * this.#slots + 1;
 		let reclaimed = 0;
+		let superseded = -1;
+		// The last waiting summary seen: a later one with the same boot and first seq is its next version,
+		// and a power cut came before the old one was retired.
+		let summary = -1;
+		let summaryBoot = 0;
+		let summarySeq = 0;
 		for (let sequence = oldest; sequence <= this.#headSequence; sequence++) {
 			const base = this.#indexOf(sequence) * this.#flash.blockSize;
 			let slot = 1;
-			while (slot < this.#slots && this.#readRecord(base + slot * SLOT, this.#item)) {
-				if (this.#item.kind === RECLAIM) reclaimed = this.#item.sector;
-				else if (this.#item.waiting) this.#waiting++;
-				slot += slotsOf(this.#item.kind);
+			for (let slots; slot < this.#slots && (slots = this.#visit(base + slot * SLOT, this.#item)); slot += slots) {
+				const item = this.#item;
+				if (item.kind === RECLAIM) reclaimed = item.sector;
+				if (!item.waiting) continue;
+				this.#waiting++;
+				if (item.kind !== SUMMARY) continue;
+				if (summary >= 0 && item.boot === summaryBoot && item.seq === summarySeq) superseded = summary;
+				summary = sequence * this.#slots + slot;
+				summaryBoot = item.boot;
+				summarySeq = item.seq;
+				this.#run.copy(item);
 			}
-			// A torn or full head takes nothing more: the next append opens a new sector.
-			if (sequence === this.#headSequence) this.#headSlot = slot < this.#slots && isErased(this.#bytes) ? slot : this.#slots;
+			if (sequence === this.#headSequence) this.#headSlot = slot;
 		}
+		// The latest summary rolls on: a reclaim redone after a power cut finds its readings covered.
+		this.#rolling = summary;
+		if (superseded >= 0) this.acknowledge(superseded);
 		if (reclaimed === oldest && this.#used > 1) {
 			this.#log?.("warn", "journal: finishing a reclaim a power cut interrupted");
 			this.#free(this.#indexOf(oldest));
@@ -187,6 +206,21 @@ export class Journal {
 		const sequence = Math.floor(ticket / this.#slots);
 		if (sequence > this.#headSequence || sequence <= this.#headSequence - this.#used) return -1;
 		return this.#indexOf(sequence) * this.#flash.blockSize + (ticket % this.#slots) * SLOT;
+	}
+
+	/**
+	 * Reads the record at `offset` into `record` and returns the slots it spans: 0 for an erased slot (the
+	 * end of its sector's records), 1 for a torn one, which is skipped (its `waiting` is false). Skipping
+	 * rather than closing the sector lets a reclaim a power cut interrupted be done again in the same head.
+	 */
+	#visit(offset: number, record: JournalRecord): number {
+		if (this.#readRecord(offset, record)) {
+			record.waiting &&= record.kind !== RECLAIM;
+			return slotsOf(record.kind);
+		}
+		record.waiting = false;
+		record.kind = EMPTY;
+		return isErased(this.#bytes) ? 0 : 1;
 	}
 
 	/** Reads and decodes the record at `offset` into `record`; false for an erased or torn slot. */
@@ -222,8 +256,11 @@ export class Journal {
 	}
 
 	/**
-	 * Makes the oldest sector free: what still waits in it is merged into summaries (a lone reading is
-	 * copied as it is) in the head, a RECLAIM record marks the work done, then the sector is erased.
+	 * Makes the oldest sector free. What still waits in it is folded, in order, into the rolling summary:
+	 * the latest summary written, kept in RAM, while it is of the same boot and unit. Each new version is
+	 * written to the head and the one before it then acknowledged, so one boot's summaries never overlap
+	 * and a consumer can tell exactly which seqs they cover. A RECLAIM record marks the work done, then
+	 * the sector is erased.
 	 */
 	#reclaimOldest(): void {
 		const sequence = this.#headSequence - this.#used + 1;
@@ -231,42 +268,49 @@ export class Journal {
 		const base = index * this.#flash.blockSize;
 		const run = this.#run;
 		const item = this.#item;
-		let open = false;
-		let readings = 0;
 		let gone = 0;
-		for (let slot = 1; slot < this.#slots && this.#readRecord(base + slot * SLOT, item); slot += slotsOf(item.kind)) {
-			if (item.kind === RECLAIM || !item.waiting) continue;
+		let grown = false;
+		for (let slot = 1, slots; slot < this.#slots && (slots = this.#visit(base + slot * SLOT, item)); slot += slots) {
+			if (!item.waiting) continue;
 			gone++;
-			if (open && run.mergeable(item)) run.merge(item);
-			else {
-				if (open) this.#keep(run, readings);
-				run.copy(item);
-				open = true;
-				readings = 0;
+			if (sequence * this.#slots + slot === this.#rolling) continue;
+			if (this.#rolling >= 0 && run.mergeable(item) && item.seq >= run.seq && item.lastSeq <= run.lastSeq) continue;
+			if (this.#rolling >= 0 && run.mergeable(item) && item.seq > run.lastSeq) {
+				this.counters.summarized += (item.kind === READING ? 1 : 0) + (run.kind === READING ? 1 : 0);
+				run.merge(item);
 			}
-			if (item.kind === READING) readings++;
+			else {
+				if (grown) this.#writeRolling(sequence);
+				run.copy(item);
+				// Its only copy is in the sector going away: the next version has nothing to supersede.
+				this.#rolling = sequence * this.#slots + slot;
+			}
+			grown = true;
 		}
-		if (open) this.#keep(run, readings);
+		if (grown) this.#writeRolling(sequence);
 		this.#waiting -= gone;
 		if (gone && this.#headSlot < this.#slots) {
-			run.kind = RECLAIM;
-			run.flags = 0;
-			run.sector = sequence;
-			this.#write(run);
+			item.kind = RECLAIM;
+			item.flags = 0;
+			item.sector = sequence;
+			this.#write(item);
 		}
 		this.#free(index);
 	}
 
-	/** Writes a merged run (summary or lone record) to the head during a reclaim, or counts it lost. */
-	#keep(run: JournalRecord, readings: number): void {
+	/** Writes the rolling summary's new version to the head, then retires the previous one (unless it is in sector `reclaiming`). */
+	#writeRolling(reclaiming: number): void {
+		const run = this.#run;
 		if (this.#headSlot + slotsOf(run.kind) >= this.#slots) {
 			this.counters.lost += run.count;
 			this.#log?.("warn", `journal: no room to summarise ${run.count} readings; they are lost`);
+			this.#rolling = -1;
 			return;
 		}
-		this.#write(run);
+		const previous = this.#rolling;
+		this.#rolling = this.#write(run);
 		this.#waiting++;
-		if (run.kind === SUMMARY) this.counters.summarized += readings;
+		if (Math.floor(previous / this.#slots) !== reclaiming) this.acknowledge(previous);
 	}
 
 	#free(index: number): void {

@@ -11,12 +11,14 @@
  *   reading  kind | flags | crc u16 | boot u32 | seq u32 | uptime u32 | time u32 |
  *            temperature i16 (x100) | humidity u16 (x100) | pressure u32 (Pa) | ack u32   (1 slot)
  *   summary  kind | flags | crc u16 | boot | first seq | last seq | count | first uptime | last uptime |
- *            first time | last time | temperature min, max, mean i16 x3 | humidity u16 x3 |
- *            pressure u32 x3 | ack u32                                                     (2 slots)
+ *            epoch u32 (the time at uptime 0) | temperature min, max i16, sum i32 (x100) |
+ *            humidity min, max u16, sum u32 (x100) | pressure min, max, mean u32 | ack u32  (2 slots)
  *   reclaim  kind | 0 | crc u16 | sequence u32 of the sector whose waiting records the summaries just
  *            before it replace (so a reboot can finish erasing it)                          (1 slot)
  *
  * Numbers are little-endian. Times are seconds: `uptime` since boot, `time` since 1970 (0: unknown).
+ * Summaries keep sums, not means, so that summaries of summaries keep an exact mean (pressure, whose sum
+ * would not fit, keeps a mean to the pascal).
  * Temperatures are in the unit the reading was taken in (flag FAHRENHEIT), as published.
  */
 
@@ -181,15 +183,15 @@ export function encodeRecord(record: JournalRecord, bytes: Uint8Array, view: Dat
 		view.setUint32(16, count, true);
 		view.setUint32(20, record.uptime, true);
 		view.setUint32(24, record.lastUptime, true);
-		view.setUint32(28, record.time, true);
-		view.setUint32(32, record.lastTime, true);
+		// One date for the whole span: within a boot, time and uptime move together.
+		view.setUint32(28, record.time ? record.time - record.uptime : record.lastTime ? record.lastTime - record.lastUptime : 0, true);
 		const { temperature: t, humidity: h, pressure: p } = record;
-		view.setInt16(36, hundredths(t.min), true);
-		view.setInt16(38, hundredths(t.max), true);
-		view.setInt16(40, hundredths(t.sum / count), true);
-		view.setUint16(42, hundredths(h.min), true);
-		view.setUint16(44, hundredths(h.max), true);
-		view.setUint16(46, hundredths(h.sum / count), true);
+		view.setInt16(32, hundredths(t.min), true);
+		view.setInt16(34, hundredths(t.max), true);
+		view.setInt32(36, hundredths(t.sum), true);
+		view.setUint16(40, hundredths(h.min), true);
+		view.setUint16(42, hundredths(h.max), true);
+		view.setUint32(44, hundredths(h.sum), true);
 		view.setUint32(48, p.min, true);
 		view.setUint32(52, p.max, true);
 		view.setUint32(56, Math.round(p.sum / count), true);
@@ -237,10 +239,11 @@ export function decodeRecord(bytes: Uint8Array, view: DataView, record: JournalR
 	record.lastSeq = view.getUint32(12, true);
 	record.uptime = view.getUint32(20, true);
 	record.lastUptime = view.getUint32(24, true);
-	record.time = view.getUint32(28, true);
-	record.lastTime = view.getUint32(32, true);
-	readStats(record.temperature, view.getInt16(36, true), view.getInt16(38, true), view.getInt16(40, true) * count);
-	readStats(record.humidity, view.getUint16(42, true), view.getUint16(44, true), view.getUint16(46, true) * count);
+	const epoch = view.getUint32(28, true);
+	record.time = epoch && epoch + record.uptime;
+	record.lastTime = epoch && epoch + record.lastUptime;
+	readStats(record.temperature, view.getInt16(32, true), view.getInt16(34, true), view.getInt32(36, true));
+	readStats(record.humidity, view.getUint16(40, true), view.getUint16(42, true), view.getUint32(44, true));
 	const p = record.pressure;
 	p.min = view.getUint32(48, true);
 	p.max = view.getUint32(52, true);
