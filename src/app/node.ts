@@ -238,6 +238,11 @@ export class SensorNode {
 		return this.#client.connected;
 	}
 
+	/** Readings and summaries waiting in flash for the broker; undefined where the host has no flash. */
+	get backlog(): number | undefined {
+		return this.#backlog?.waiting;
+	}
+
 	/** Client counters: sent, acked, resent, dropped, reconnects, ... */
 	get mqtt() {
 		return this.#client.counters;

@@ -52,6 +52,8 @@ export class Journal {
 	/** Scratch records for reclaiming, made once. */
 	readonly #run = new JournalRecord();
 	readonly #item = new JournalRecord();
+	/** What `acknowledge` checks, apart from the others: it runs in the middle of a reclaim. */
+	readonly #probe = new JournalRecord();
 	#head = -1;
 	#headSequence = 0;
 	/** Slot the next record goes to in the head sector; `#slots` when the head is full or closed by a torn record. */
@@ -97,8 +99,9 @@ export class Journal {
 	/** Marks the record `ticket` names as acknowledged; a ticket reclaimed meanwhile is ignored. */
 	acknowledge(ticket: number): void {
 		const offset = this.#offsetOf(ticket);
-		if (offset < 0 || !this.#visit(offset, this.#item) || !this.#item.waiting) return;
-		this.#flash.write(offset + ackOffset(this.#item.kind), 4, ACKED);
+		const probe = this.#probe;
+		if (offset < 0 || !this.#visit(offset, probe) || !probe.waiting) return;
+		this.#flash.write(offset + ackOffset(probe.kind), 4, ACKED);
 		this.#waiting--;
 	}
 
@@ -152,7 +155,7 @@ export class Journal {
 		// The sectors in use run back from the head with consecutive sequence numbers; anything else is
 		// left over from an interrupted reclaim or erase, and is free (it is erased before it is used).
 		this.#used = 0;
-		for (let i = this.#head; this.#used < this.#sectors && this.#sequence[i] === this.#headSequence - this.#used; i = (i + this.#sectors - 1) % this.#sectors) this.#used++;
+		for (let i = this.#head; this.#used < this.#sectors && this.#sequence[i] && this.#sequence[i] === this.#headSequence - this.#used; i = (i + this.#sectors - 1) % this.#sectors) this.#used++;
 		for (let i = 0; i < this.#sectors; i++) if (this.#sequence[i] && this.#sequence[i] <= this.#headSequence - this.#used) this.#sequence[i] = 0;
 		this.#scan();
 		if (this.#used === this.#sectors) this.#reclaimOldest();
@@ -279,6 +282,14 @@ export class Journal {
 				this.counters.summarized += (item.kind === READING ? 1 : 0) + (run.kind === READING ? 1 : 0);
 				run.merge(item);
 			}
+			else if (item.kind === SUMMARY) {
+				// Another boot's or unit's summary: it moves to the head as it is.
+				if (this.#room(item)) {
+					this.#write(item);
+					this.#waiting++;
+				}
+				continue;
+			}
 			else {
 				if (grown) this.#writeRolling(sequence);
 				run.copy(item);
@@ -301,9 +312,7 @@ export class Journal {
 	/** Writes the rolling summary's new version to the head, then retires the previous one (unless it is in sector `reclaiming`). */
 	#writeRolling(reclaiming: number): void {
 		const run = this.#run;
-		if (this.#headSlot + slotsOf(run.kind) >= this.#slots) {
-			this.counters.lost += run.count;
-			this.#log?.("warn", `journal: no room to summarise ${run.count} readings; they are lost`);
+		if (!this.#room(run)) {
 			this.#rolling = -1;
 			return;
 		}
@@ -311,6 +320,14 @@ export class Journal {
 		this.#rolling = this.#write(run);
 		this.#waiting++;
 		if (Math.floor(previous / this.#slots) !== reclaiming) this.acknowledge(previous);
+	}
+
+	/** Whether the head has room for `record` and the RECLAIM record after it; if not, its readings are counted lost. */
+	#room(record: JournalRecord): boolean {
+		if (this.#headSlot + slotsOf(record.kind) < this.#slots) return true;
+		this.counters.lost += record.count;
+		this.#log?.("warn", `journal: no room to summarise ${record.count} readings; they are lost`);
+		return false;
 	}
 
 	#free(index: number): void {

@@ -33,12 +33,12 @@ describe("a reading", () => {
 	test("is published with its sequence number, boot id, uptime and units, pressure only when measured", () => {
 		const telemetry = new Telemetry("0badf00d");
 		telemetry.read(sample(22, 40, 100000), settings({ unit: "F" }));
-		assert.deepEqual(JSON.parse(telemetry.payload(7, 42, "F")), {
+		assert.deepEqual(JSON.parse(telemetry.payload(7, 42, "F", 0)), {
 			seq: 7, boot: "0badf00d", uptime: 42, temperature: 71.6, humidity: 40, pressure: 100000,
 			units: { temperature: "°F", humidity: "%", pressure: "Pa" },
 		});
 		telemetry.read(sample(22, 41), settings());
-		assert.equal(telemetry.payload(8, 43, "C"), `{"seq":8,"boot":"0badf00d","uptime":43,"temperature":22,"humidity":41,"units":{"temperature":"°C","humidity":"%"}}`);
+		assert.equal(telemetry.payload(8, 43, "C", 0), `{"seq":8,"boot":"0badf00d","uptime":43,"temperature":22,"humidity":41,"units":{"temperature":"°C","humidity":"%"}}`);
 	});
 });
 

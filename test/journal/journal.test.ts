@@ -67,6 +67,17 @@ describe("journal", () => {
 		assert.ok(rebooted.next(tickets[4] + 1) > tickets[4], "the new record comes after the old ones");
 	});
 
+	it("a reboot erases nothing and keeps the free sectors free", () => {
+		const flash = small(8);
+		const journal = new Journal(flash);
+		for (let seq = 1; seq <= 10; seq++) journal.append(reading(seq));
+		const erased = flash.erases.reduce((a, b) => a + b, 0);
+		const rebooted = new Journal(flash);
+		assert.equal(flash.erases.reduce((a, b) => a + b, 0), erased);
+		assert.equal(rebooted.waiting, 10);
+		assert.equal(rebooted.capacity - rebooted.waiting, 7 * 7 - 10, "room for the rest");
+	});
+
 	it("acknowledging twice, or a record reclaimed meanwhile, changes nothing", () => {
 		const flash = small(2);
 		const journal = new Journal(flash);
@@ -110,7 +121,9 @@ describe("journal", () => {
 	it("does not merge readings of different boots or units", () => {
 		const journal = new Journal(small(3));
 		for (let seq = 1; seq <= 30; seq++) journal.append(record.setReading(seq <= 15 ? 1 : 2, seq, seq, 0, seq > 25, 20, 40, undefined));
-		for (const w of waitingIn(journal)) {
+		const waiting = waitingIn(journal);
+		assert.deepEqual([...covered(waiting)].sort((a, b) => a - b), Array.from({ length: 30 }, (_, i) => i + 1), "every reading of both boots is kept");
+		for (const w of waiting) {
 			if (w.kind !== SUMMARY) continue;
 			assert.ok(w.lastSeq <= 15 || w.seq > 15, `summary ${w.seq}-${w.lastSeq} stays within one boot`);
 			assert.ok(w.lastSeq <= 25 || w.seq > 25, `summary ${w.seq}-${w.lastSeq} stays within one unit`);
