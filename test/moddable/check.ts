@@ -376,6 +376,11 @@ function boards(): void {
 		try {
 			run("mcconfig", ["-p", target, "-o", out, path.join(ROOT, "manifest.json"), "ssid=check", "mqtt_host=192.0.2.1"], { env });
 			const tmp = path.join(out, "tmp", target, "release", path.basename(ROOT));
+			if (target === "esp32/nodemcu") {
+				// The table mcconfig hands to ESP-IDF: ours (hosts/moddable/esp32/), with the region host.flash opens.
+				const backlog = /^backlog,.*/m.exec(fs.readFileSync(path.join(tmp, "xsProj-esp32/partitions.csv"), "utf8"))?.[0];
+				(backlog ? ok : fail)(`${target}: partition table with ${backlog ?? "no backlog partition"}`);
+			}
 			const log = run("make", ["-f", "makefile", "IDF_VERSION=v5", `SDKCONFIG_H=${path.join(stand, "idf/sdkconfig.h")}`, path.join(tmp, "mc.xs.c")], { cwd: tmp, env });
 			const warnings = ourWarnings(log);
 			(warnings.every((line) => /prototype: not frozen/.test(line)) ? ok : fail)(`${target}: linked and preloaded; xsl warnings on our modules: ${warnings.length} (generator prototypes only)`);
