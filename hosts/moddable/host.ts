@@ -3,7 +3,8 @@
  * with two additions. Preference writes are checked against the strictest device limits first, because
  * the simulator enforces none and each board enforces different ones. And the I2C bus comes from
  * `device.I2C.default`, which board targets have and the simulator gets from setup-simulator.ts. TLS comes
- * from ./tls, which the manifest maps per platform (./no-tls on the ESP8266).
+ * from ./tls, which the manifest maps per platform (./no-tls on the ESP8266), and the flash region readings
+ * wait in from ./flash (a partition on boards, a file in the simulators: ./file-flash).
  */
 import type I2C from "embedded:io/i2c";
 import TCP from "embedded:io/socket/tcp";
@@ -13,6 +14,8 @@ import Preference from "preference";
 import Time from "time";
 import Timer from "timer";
 import { checkPreference } from "src/preference-limits";
+import { date } from "./date";
+import { openFlash } from "./flash";
 import { noTls, tls } from "./tls";
 import type { Board, Clock, Host, I2C as I2CIo, I2CBus, I2CConstructor, I2COptions, Log, Resolver, Store, Tcp, TcpConstructor, TcpOptions } from "src/io";
 
@@ -46,6 +49,7 @@ const clock: Clock = Object.freeze({
 	set: (callback, ms) => Timer.set(callback, ms),
 	repeat: (callback, ms) => Timer.repeat(callback, ms),
 	clear: (id) => Timer.clear(id as Timer | undefined),
+	date,
 } satisfies Clock);
 
 const store: Store = Object.freeze({
@@ -78,5 +82,5 @@ const board: Board = Object.freeze({
 } satisfies Board);
 
 export function createModdableHost(): Host {
-	return { i2c: defaultI2C(), tcp, tls, noTls, dns, clock, store, log, board };
+	return { i2c: defaultI2C(), tcp, tls, noTls, dns, clock, store, flash: openFlash(log), log, board };
 }

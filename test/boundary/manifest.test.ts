@@ -99,6 +99,31 @@ test("what the real SDK build needs: the instrumentation module, a stack set on 
 	}
 });
 
+test("host.flash per platform: the SDK's flash module on a named partition on boards, a file in the simulators", () => {
+	const partitions: Record<string, string> = { "esp32/*": "backlog", esp: "storage" };
+	for (const [platform, partition] of Object.entries(partitions)) {
+		const section = manifest.platforms[platform];
+		assert.equal(section.modules["hosts/moddable/flash"], "./hosts/moddable/flash", platform);
+		assert.ok(section.include.includes("$(MODULES)/files/flash/manifest.json"), platform);
+		assert.equal(section.config.flash_partition, partition, platform);
+		// SNTP after a failed first try, from setup/wifi: boards only.
+		assert.equal(section.modules["hosts/moddable/sntp"], "./hosts/moddable/sntp", platform);
+		// The SDK's file module mounts SPIFFS on the ESP8266, and formats it when the mount fails: host.flash uses that region raw.
+		assert.ok(!section.include.includes("$(MODULES)/files/file/manifest.json"), platform);
+	}
+	// esp32/nodemcu gets the partition table with `backlog` in it.
+	assert.ok(manifest.platforms["esp32/*"].include.includes("./hosts/moddable/esp32/manifest.json"));
+	const table = fs.readFileSync(path.join(ROOT, "hosts/moddable/esp32/partitions.csv"), "utf8");
+	assert.match(table, /^backlog,\s*data,\s*undefined,\s*0x3C0000,\s*0x040000,/m);
+	for (const platform of ["lin", "mac", "win"]) {
+		const section = manifest.platforms[platform];
+		assert.equal(section.modules["hosts/moddable/flash"], "./hosts/moddable/file-flash", platform);
+		assert.ok(section.include.includes("$(MODULES)/files/file/manifest.json"), platform);
+		assert.equal(section.config.flash_partition, "backlog", platform);
+		assert.equal(section.modules["hosts/moddable/sntp"], undefined, platform);
+	}
+});
+
 test("module names resolve the way the XS engine resolves them", () => {
 	assert.equal(resolveLikeXs("src/app/node", "./config"), "src/app/config");
 	assert.equal(resolveLikeXs("src/app/node", "../io"), "src/io");

@@ -5,7 +5,9 @@
  *
  * 1. Simulator build (`mcconfig -m -p lin`, or mac), run in mcsim against a loopback Mosquitto: boot,
  *    detection of the simulated SHT3x, online, telemetry, a retained config document applied and reported,
- *    settings kept across an mcsim restart, "offline" as the will when mcsim is killed.
+ *    settings kept across an mcsim restart, "offline" as the will when mcsim is killed. Then a probe build in
+ *    place of main (hosts/moddable/check/flash/): host.flash erases, writes and reads back with NOR rules,
+ *    keeps what it holds across an mcsim restart, and clock.date() is the computer's date.
  * 2. Memory on the real engine: an instrumented build with the ESP8266's outbox (hosts/moddable/check/),
  *    peaks of live slots, chunks and stack over boot and connect, after the first reading, over 100
  *    readings, while a 1 KB document is applied, and across a reconnect with a full outbox, converted to a
@@ -18,7 +20,8 @@
  *
  * `npm run check:moddable -- memory` runs only part 2 (also `sim`, `boards`).
  * Needs a display for mcsim: DISPLAY, or Xvfb on the PATH (started here). Writes only to a temp folder, and
- * restores the simulator's shared preference file (/tmp/modpreferences.json) when done.
+ * restores the simulator's shared files when done: its Preference (/tmp/modpreferences.json) and the flash
+ * file host.flash keeps in the simulators (/tmp/modflash-backlog.bin).
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { X509Certificate } from "node:crypto";
@@ -32,6 +35,10 @@ import { freePort, startMosquitto, type Mosquitto } from "../helpers/mosquitto";
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const HOST = os.platform() === "darwin" ? "mac" : "lin";
 const PREFERENCES = "/tmp/modpreferences.json";
+/** hosts/moddable/file-flash.ts: `config.file.root` (the SDK's file manifest: /tmp/ on lin, /Users/Shared/ on mac) and flash_partition. */
+const FLASH_FILE = `${HOST === "mac" ? "/Users/Shared/" : "/tmp/"}modflash-backlog.bin`;
+/** Files the simulators share with every other mcsim app: kept aside during the check, restored after. */
+const SHARED_FILES = [PREFERENCES, FLASH_FILE];
 /** Bytes per XS slot in the simulator (64-bit) and on an ESP8266 or ESP32 (32-bit). */
 const SIM_SLOT = 32;
 const BOARD_SLOT = 16;
@@ -132,6 +139,7 @@ async function simulator(broker: Mosquitto): Promise<void> {
 	console.log(`\n1. ${HOST} simulator build in mcsim, against Mosquitto on ${broker.url}`);
 	const id = "check-sim";
 	const settings = [`mqtt_host=127.0.0.1`, `mqtt_port=${broker.port}`, `id=${id}`, "interval=1"];
+	fs.rmSync(FLASH_FILE, { force: true });
 	const { library, log } = build(path.join(ROOT, "manifest.json"), HOST, settings);
 	const warnings = ourWarnings(log);
 	(warnings.every((line) => /prototype: not frozen/.test(line)) ? ok : fail)(`built with mcconfig -m -p ${HOST}; xsl warnings on our modules: ${warnings.length} (generator prototypes only)`);
@@ -165,6 +173,8 @@ async function simulator(broker: Mosquitto): Promise<void> {
 		// With the broker down, nothing but the node's own storage can say °F.
 		const stored = await sim.line(/^telemetry /);
 		(stored.includes("°F") ? ok : fail)(`restarted with the broker down: first reading in °F from stored settings (${stored.trim()})`);
+		// Store and forward (issue 14) goes here: the readings taken since the broker went down wait in host.flash
+		// (FLASH_FILE); restart mcsim once more with the broker still down, then check they all arrive once it is back.
 		await broker.restart();
 		await watch.waitFor((m) => m.topic.endsWith("/status") && m.text === "online", "online again", 30_000);
 		ok("online again after the broker came back");
@@ -173,6 +183,35 @@ async function simulator(broker: Mosquitto): Promise<void> {
 		await sim.kill();
 		await watch.close();
 	}
+	await flashAndDate();
+}
+
+/** The probe build (hosts/moddable/check/flash/) in mcsim twice: host.flash and clock.date() as the firmware gets them. */
+async function flashAndDate(): Promise<void> {
+	fs.rmSync(FLASH_FILE, { force: true });
+	const { library, log } = build(path.join(ROOT, "hosts/moddable/check/flash/manifest.json"), HOST, []);
+	const warnings = ourWarnings(log);
+	(warnings.every((line) => /prototype: not frozen/.test(line)) ? ok : fail)(`flash probe built in place of main; xsl warnings on our modules: ${warnings.length} (generator prototypes only)`);
+	const field = async (sim: Sim, name: string) => (await sim.line(new RegExp(`^${name} `))).trim().split(" ").slice(1);
+	let stamp = "";
+	for (const run of ["first run", "after an mcsim restart"]) {
+		const sim = startMcsim(library);
+		try {
+			const region = (await field(sim, "flash-region")).join(" ");
+			(region === `${256 * 1024} 4096` ? ok : fail)(`${run}: host.flash is ${region} (byteLength, blockSize): 256 KB of 4 KB sectors`);
+			const kept = (await field(sim, "flash-kept"))[0];
+			if (stamp) (kept === stamp ? ok : fail)(`${run}: sector 1 still holds the first run's ${stamp} (${kept})`);
+			const nor = (await field(sim, "flash-nor")).join(" ");
+			(nor === "ffffffffffffffff f0f0f0f0f0f0f0f0 3030303030303030" ? ok : fail)(`${run}: erase gives 0xff, writes only clear bits (f0 then 3c reads 30): ${nor}`);
+			stamp = (await field(sim, "flash-stamp"))[0];
+			const date = Number((await field(sim, "date"))[0]);
+			(Math.abs(date - Date.now()) < 60_000 ? ok : fail)(`${run}: clock.date() ${new Date(date).toISOString()}, the computer's clock`);
+		}
+		finally {
+			await sim.kill();
+		}
+	}
+	(fs.statSync(FLASH_FILE).size === 256 * 1024 ? ok : fail)(`the region lives in ${FLASH_FILE} (${fs.statSync(FLASH_FILE).size} bytes)`);
 }
 
 interface Peak { slots: number; chunks: number; stack: number }
@@ -245,7 +284,7 @@ function memoryManifest(listener: Listener): { manifest: string; settings: strin
 async function memory(broker: Mosquitto, target: Board, listener: Listener = { port: broker.port }): Promise<void> {
 	console.log(`\n2. Memory for the ${target.name} in an instrumented mcsim build with its outbox (${target.outbox.messages} messages, ${target.outbox.bytes} B)`);
 	const id = `check-mem-${target.outbox.messages}${target.tls ? "-tls" : ""}`;
-	fs.rmSync(PREFERENCES, { force: true });
+	for (const file of SHARED_FILES) fs.rmSync(file, { force: true });
 	const { manifest, settings: tls } = memoryManifest(listener);
 	const settings = [`mqtt_host=127.0.0.1`, `mqtt_port=${listener.port}`, `id=${id}`, "interval=1", `outbox_messages=${target.outbox.messages}`, `outbox_bytes=${target.outbox.bytes}`, ...tls];
 	const { library } = build(manifest, HOST, settings, true);
@@ -337,6 +376,11 @@ function boards(): void {
 		try {
 			run("mcconfig", ["-p", target, "-o", out, path.join(ROOT, "manifest.json"), "ssid=check", "mqtt_host=192.0.2.1"], { env });
 			const tmp = path.join(out, "tmp", target, "release", path.basename(ROOT));
+			if (target === "esp32/nodemcu") {
+				// The table mcconfig hands to ESP-IDF: ours (hosts/moddable/esp32/), with the region host.flash opens.
+				const backlog = /^backlog,.*/m.exec(fs.readFileSync(path.join(tmp, "xsProj-esp32/partitions.csv"), "utf8"))?.[0];
+				(backlog ? ok : fail)(`${target}: partition table with ${backlog ?? "no backlog partition"}`);
+			}
 			const log = run("make", ["-f", "makefile", "IDF_VERSION=v5", `SDKCONFIG_H=${path.join(stand, "idf/sdkconfig.h")}`, path.join(tmp, "mc.xs.c")], { cwd: tmp, env });
 			const warnings = ourWarnings(log);
 			(warnings.every((line) => /prototype: not frozen/.test(line)) ? ok : fail)(`${target}: linked and preloaded; xsl warnings on our modules: ${warnings.length} (generator prototypes only)`);
@@ -368,8 +412,8 @@ async function main(): Promise<void> {
 		if (spawnSync("which", [tool]).status !== 0) throw new Error(`${tool} is not on the PATH (the SDK's build/bin/${HOST}/release, and npm's node_modules/.bin for tsc)`);
 	}
 	const xvfb = ensureDisplay();
-	const savedPreferences = fs.existsSync(PREFERENCES) ? fs.readFileSync(PREFERENCES) : undefined;
-	fs.rmSync(PREFERENCES, { force: true });
+	const saved = new Map(SHARED_FILES.filter((file) => fs.existsSync(file)).map((file) => [file, fs.readFileSync(file)]));
+	for (const file of SHARED_FILES) fs.rmSync(file, { force: true });
 	// `npm run check:moddable -- memory` (or sim, boards) runs only those parts.
 	const parts = process.argv.slice(2);
 	const wanted = (part: string) => parts.length === 0 || parts.includes(part);
@@ -390,8 +434,11 @@ async function main(): Promise<void> {
 	finally {
 		await broker.stop();
 		xvfb?.kill();
-		if (savedPreferences) fs.writeFileSync(PREFERENCES, savedPreferences);
-		else fs.rmSync(PREFERENCES, { force: true });
+		for (const file of SHARED_FILES) {
+			const content = saved.get(file);
+			if (content) fs.writeFileSync(file, content);
+			else fs.rmSync(file, { force: true });
+		}
 		fs.rmSync(out, { recursive: true, force: true });
 	}
 	console.log(failures.length ? `\ncheck:moddable: ${failures.length} failed` : "\ncheck:moddable: all passed");
