@@ -45,8 +45,6 @@ export class Journal {
 	readonly #log: Log | undefined;
 	readonly #sectors: number;
 	readonly #slots: number;
-	/** Sequence number of each sector's header; 0 for a free sector. */
-	readonly #sequence: Uint32Array;
 	readonly #bytes = new Uint8Array(2 * SLOT);
 	readonly #view = new DataView(this.#bytes.buffer);
 	/** Scratch records for reclaiming, made once. */
@@ -71,7 +69,6 @@ export class Journal {
 		this.#sectors = Math.floor(flash.byteLength / flash.blockSize);
 		this.#slots = flash.blockSize / SLOT;
 		if (this.#sectors < 2 || !Number.isInteger(this.#slots)) throw new RangeError(`journal: needs at least 2 sectors of a multiple of ${SLOT} bytes`);
-		this.#sequence = new Uint32Array(this.#sectors);
 		this.#mount();
 	}
 
@@ -143,20 +140,18 @@ export class Journal {
 
 	/** Reads the sector headers and records: where the head is, what waits, and a reclaim to finish. */
 	#mount(): void {
-		const { blockSize } = this.#flash;
 		for (let i = 0; i < this.#sectors; i++) {
-			this.#sequence[i] = decodeHeader(new DataView(this.#flash.read(i * blockSize, 12)));
-			if (this.#sequence[i] > this.#headSequence) {
-				this.#headSequence = this.#sequence[i];
+			const sequence = this.#headerAt(i);
+			if (sequence > this.#headSequence) {
+				this.#headSequence = sequence;
 				this.#head = i;
 			}
 		}
 		if (this.#head < 0) return;
 		// The sectors in use run back from the head with consecutive sequence numbers; anything else is
 		// left over from an interrupted reclaim or erase, and is free (it is erased before it is used).
-		this.#used = 0;
-		for (let i = this.#head; this.#used < this.#sectors && this.#sequence[i] && this.#sequence[i] === this.#headSequence - this.#used; i = (i + this.#sectors - 1) % this.#sectors) this.#used++;
-		for (let i = 0; i < this.#sectors; i++) if (this.#sequence[i] && this.#sequence[i] <= this.#headSequence - this.#used) this.#sequence[i] = 0;
+		this.#used = 1;
+		while (this.#used < this.#sectors && this.#used < this.#headSequence && this.#headerAt((this.#head - this.#used + this.#sectors) % this.#sectors) === this.#headSequence - this.#used) this.#used++;
 		this.#scan();
 		if (this.#used === this.#sectors) this.#reclaimOldest();
 	}
@@ -198,6 +193,11 @@ export class Journal {
 			this.#free(this.#indexOf(oldest));
 			this.#scan();
 		}
+	}
+
+	/** The sequence number in sector `index`'s header; 0 for a free sector. */
+	#headerAt(index: number): number {
+		return decodeHeader(new DataView(this.#flash.read(index * this.#flash.blockSize, 12)));
 	}
 
 	#indexOf(sequence: number): number {
@@ -250,7 +250,6 @@ export class Journal {
 		this.#erase(next);
 		encodeHeader(this.#view, sequence);
 		this.#flash.write(next * this.#flash.blockSize, 12, this.#bytes);
-		this.#sequence[next] = sequence;
 		this.#head = next;
 		this.#headSequence = sequence;
 		this.#headSlot = 1;
@@ -332,7 +331,6 @@ export class Journal {
 
 	#free(index: number): void {
 		this.#erase(index);
-		this.#sequence[index] = 0;
 		this.#used--;
 		if (this.#tail < (this.#headSequence - this.#used + 1) * this.#slots) this.#tail = (this.#headSequence - this.#used + 1) * this.#slots + 1;
 	}

@@ -46,9 +46,11 @@ interface Profile {
 	outbox: { messages: number; bytes: number };
 }
 
-/** What manifest.json gives each board (flash region and RAM outbox). */
+/** What each board's build gives the node (flash region, RAM outbox; docs/boards.md). */
 const ESP32: Profile = { name: "esp32", flashBytes: 256 * 1024, outbox: { messages: 64, bytes: 16 * 1024 } };
-const ESP8266: Profile = { name: "esp8266", flashBytes: 16 * 1024, outbox: { messages: 16, bytes: 4096 } };
+const ESP8266: Profile = { name: "esp8266", flashBytes: 761 * 4096, outbox: { messages: 16, bytes: 4096 } };
+/** A region too small for the day (a board whose partition you chose smaller): the oldest readings become summaries. */
+const SMALL: Profile = { name: "small-region", flashBytes: 16 * 1024, outbox: { messages: 16, bytes: 4096 } };
 
 /**
  * Runs `seconds` of outage on a virtual clock: one boot of the node. It ends in a reset (a watchdog, a
@@ -107,8 +109,8 @@ describe("store and forward across a day-long outage", () => {
 		await broker.stop();
 	});
 
-	for (const profile of [ESP32, ESP8266]) {
-		test(`${profile.name}: 1,440 readings over 24 h with a reboot and a power cut, none lost, drained while live readings and config flow`, async () => {
+	for (const profile of [ESP32, ESP8266, SMALL]) {
+		test(`${profile.name}: 1,440 readings over 24 h with a reboot and a power cut, none lost, drained while live readings and config flow`, async (t) => {
 			const flash = new SimulatedFlash({ byteLength: profile.flashBytes });
 			const store = new PreferenceStore();
 			// Half a day without a date (no SNTP) ending in a power cut that tears a reading's write, then half a
@@ -119,6 +121,7 @@ describe("store and forward across a day-long outage", () => {
 			const secondBoot = second.node.boot;
 			const taken = first.node.counters.published + second.node.counters.published;
 			assert.ok(taken >= 1_440, `${taken} readings taken during the outage`);
+			const erases = flash.erases.reduce((a, b) => a + b, 0);
 
 			const clock = new ScaledClock({ speed: SPEED });
 			const live = startSimulatedNode({
@@ -134,10 +137,14 @@ describe("store and forward across a day-long outage", () => {
 				await backend.publish(`nodes/${id}/config`, { rev: 7, deltaT: 0 }, { retain: true });
 				await backend.waitFor((m) => m.topic === `nodes/${id}/config/state` && /"rev":7/.test(m.text), "the document's report", 30_000);
 				const answeredS = (clock.now - sentAt) / 1000;
-				assert.ok(answeredS < 5, `config answered in ${answeredS} s of node time during the drain`);
+				// Node time runs 50 times faster than real time: 15 s of it is 0.3 s of a loaded CI machine.
+				assert.ok(answeredS < 15, `config answered in ${answeredS} s of node time during the drain`);
 				await until(() => live.node.connected && node.counters.published >= 2 && node.backlog === 0, "the drain to finish", 120_000);
+				const drainedS = clock.now / 1000;
+				const liveReadings = backend.messages.filter((m) => m.topic === `nodes/${id}/telemetry` && m.json().boot === node.boot);
 
 				const { readings, summaries } = delivered(backend.messages, id);
+				let lost = 0;
 				for (const [boot, count] of [[firstBoot, first.node.counters.published], [secondBoot, second.node.counters.published]] as const) {
 					const seqs = readings.get(boot);
 					assert.ok(seqs, `boot ${boot} delivered`);
@@ -145,11 +152,15 @@ describe("store and forward across a day-long outage", () => {
 					const missing = Array.from({ length: count }, (_, i) => i + 1).filter((seq) => !seqs.has(seq));
 					assert.ok(missing.length <= (boot === firstBoot ? 1 : 0), `boot ${boot} (first ${firstBoot}): missing ${missing.join(", ")} ${summaries.map((m) => m.text).join("\n")}`);
 					if (missing.length) assert.equal(missing[0], count, "only the reading the power cut tore");
+					lost += missing.length;
 				}
 				assert.ok(readings.get(node.boot)?.size, "live readings flowed during the drain");
-				if (profile === ESP32) assert.equal(summaries.length, 0, "the ESP32's region holds a day without summaries");
+				t.diagnostic(`${profile.name}: ${taken} readings in 24 h, ${lost} lost, ${erases} sector erases (${flash.erases.length} sectors of 4 KB); `
+					+ `drained in ${Math.round(drainedS)} s of node time (${summaries.length} summaries), ${liveReadings.length} live readings meanwhile; `
+					+ `config document answered in ${answeredS.toFixed(1)} s`);
+				if (profile !== SMALL) assert.equal(summaries.length, 0, "the board's region holds a day without summaries");
 				else {
-					assert.ok(summaries.length > 0, "the ESP8266's region summarised the oldest readings");
+					assert.ok(summaries.length > 0, "the small region summarised the oldest readings");
 					const s = summaries[0].json();
 					assert.equal(s.summary, true);
 					assert.ok(s.count >= 1 && s.temperature.min <= s.temperature.mean && s.temperature.mean <= s.temperature.max);
