@@ -18,6 +18,8 @@ export interface SimulatedFlashOptions {
 	blockSize?: number;
 	/** A file holding the region, created full of 0xFF when missing; in memory when omitted. */
 	path?: string;
+	/** Hears about a file of the wrong size, which is set aside (default console.warn). */
+	warn?: (message: string) => void;
 }
 
 export class SimulatedFlash implements Flash {
@@ -41,17 +43,17 @@ export class SimulatedFlash implements Flash {
 		this.erases = new Uint32Array(byteLength / blockSize);
 		this.#bytes = new Uint8Array(byteLength).fill(0xff);
 		if (!path) return;
+		// Like PreferenceStore's unreadable file: set aside, not deleted, and the node boots with an erased region.
+		if (fs.existsSync(path) && fs.statSync(path).size !== byteLength) {
+			fs.renameSync(path, `${path}.corrupt`);
+			(options.warn ?? console.warn)(`flash: ${path} is not a ${byteLength}-byte region; starting with an erased one, the file is kept as ${path}.corrupt`);
+		}
 		if (!fs.existsSync(path)) {
 			// Made under another name and renamed: a process killed while making it leaves no short file behind.
 			fs.writeFileSync(`${path}.tmp`, this.#bytes);
 			fs.renameSync(`${path}.tmp`, path);
 		}
 		const file = fs.openSync(path, "r+");
-		const size = fs.fstatSync(file).size;
-		if (size !== byteLength) {
-			fs.closeSync(file);
-			throw new Error(`flash: ${path} holds ${size} bytes, not the ${byteLength} of this region; delete it to start with an erased region`);
-		}
 		fs.readSync(file, this.#bytes, 0, byteLength, 0);
 		this.#file = file;
 	}

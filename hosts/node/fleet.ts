@@ -76,7 +76,7 @@ export function startSimulatedNode(options: SimulatedNodeOptions): SimulatedNode
 	const seed = Number.parseInt(createHash("sha256").update(options.name).digest("hex").slice(0, 6), 16);
 	const env = new Environment({ seed });
 	const store = options.store ?? new PreferenceStore(options.storePath && ensureDir(options.storePath));
-	const flash = options.flash ?? (options.flashPath ? new SimulatedFlash({ byteLength: SIMULATOR_FLASH_BYTES, path: ensureDir(options.flashPath) }) : undefined);
+	const flash = options.flash ?? (options.flashPath ? new SimulatedFlash({ byteLength: SIMULATOR_FLASH_BYTES, path: ensureDir(options.flashPath), warn: (message) => options.log?.("warn", message) }) : undefined);
 	let crashed = false;
 	const sockets = new Set<{ close(): void }>();
 	const clock = new KillableClock(options.clock ?? new RealClock());

@@ -190,9 +190,9 @@ export class SensorNode {
 			onPublished: (id) => this.#backlog?.acknowledged(id),
 			onDrop: (drop) => this.#backlog?.dropped(drop.id),
 		});
-		this.#backlog = this.#openBacklog(options.backlog);
 		this.#client.subscribe([this.topics.config, this.topics.fleetConfig, this.topics.command, HA_STATUS_TOPIC], { qos: 1 });
 		host.log("info", `boot ${this.boot}: node ${this.root}/${this.id}, firmware ${FIRMWARE_VERSION}, broker ${connection.host}:${connection.port}${TLS_NOTE[tlsMode(connection)]}`);
+		this.#backlog = this.#openBacklog(options.backlog);
 		this.#findSensor();
 		this.#armCycle();
 	}

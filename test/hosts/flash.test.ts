@@ -67,7 +67,7 @@ test("flash counts erases per sector, and writes", () => {
 	assert.equal(flash.operations, 4);
 });
 
-test("a flash file survives a simulated reboot, and a file of the wrong size is refused", () => {
+test("a flash file survives a simulated reboot, and a file of the wrong size is set aside for an erased region", () => {
 	const file = tempFile();
 	const before = new SimulatedFlash({ byteLength: 8192, path: file });
 	assert.equal(fs.statSync(file).size, 8192);
@@ -76,7 +76,12 @@ test("a flash file survives a simulated reboot, and a file of the wrong size is 
 	before.erase(0);
 	const after = new SimulatedFlash({ byteLength: 8192, path: file });
 	assert.deepEqual(bytes(after, 4100, 4), [1, 2, 3, 4]);
-	assert.throws(() => new SimulatedFlash({ byteLength: 16384, path: file }), /holds 8192 bytes, not the 16384/);
+	const warnings: string[] = [];
+	const larger = new SimulatedFlash({ byteLength: 16384, path: file, warn: (message) => warnings.push(message) });
+	assert.match(warnings.join(), /is not a 16384-byte region; starting with an erased one, the file is kept as .*\.corrupt/);
+	assert.deepEqual(bytes(larger, 4100, 4), [0xff, 0xff, 0xff, 0xff]);
+	assert.equal(fs.statSync(file).size, 16384);
+	assert.deepEqual([...fs.readFileSync(`${file}.corrupt`).subarray(4100, 4104)], [1, 2, 3, 4], "the old region is kept");
 });
 
 test("a process killed right after a write leaves it in the file", () => {

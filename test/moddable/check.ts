@@ -28,7 +28,7 @@ import { X509Certificate } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { connectBackend } from "../helpers/backend";
+import { connectBackend, type Received } from "../helpers/backend";
 import { makeCertificates, tlsListener } from "../helpers/certificates";
 import { freePort, startMosquitto, type Mosquitto } from "../helpers/mosquitto";
 
@@ -173,11 +173,20 @@ async function simulator(broker: Mosquitto): Promise<void> {
 		// With the broker down, nothing but the node's own storage can say °F.
 		const stored = await sim.line(/^telemetry /);
 		(stored.includes("°F") ? ok : fail)(`restarted with the broker down: first reading in °F from stored settings (${stored.trim()})`);
-		// Store and forward (issue 14) goes here: the readings taken since the broker went down wait in host.flash
-		// (FLASH_FILE); restart mcsim once more with the broker still down, then check they all arrive once it is back.
+		// Store and forward: what is read with the broker down waits in host.flash (FLASH_FILE), through a kill.
+		await sim.line(/^telemetry .*"seq":3,/);
+		const down = sim;
+		await sim.kill();
+		sim = startMcsim(library);
+		ok((await sim.line(/^backlog: \d+ readings/)).trim());
+		await sim.line(/^telemetry .*"seq":3,/);
+		const taken = [...down.lines, ...sim.lines].flatMap((line) => /^telemetry (\{.*\})/.exec(line)?.[1] ?? []).map((text) => JSON.parse(text) as { boot: string; seq: number });
 		await broker.restart();
 		await watch.waitFor((m) => m.topic.endsWith("/status") && m.text === "online", "online again", 30_000);
 		ok("online again after the broker came back");
+		const arrived = (m: Received, reading: { boot: string; seq: number }) => m.topic.includes("/telemetry") && m.text.includes(`"seq":${reading.seq},"boot":"${reading.boot}"`);
+		for (const reading of taken) await watch.waitFor((m) => arrived(m, reading), `reading ${reading.seq} of boot ${reading.boot}`, 30_000);
+		ok(`all ${taken.length} readings taken with the broker down, across a kill, arrived (on telemetry/backlog)`);
 	}
 	finally {
 		await sim.kill();
