@@ -238,6 +238,8 @@ interface Board {
 	about: string;
 	/** Connects over TLS. */
 	tls?: boolean;
+	/** Built with `flash_partition=` (no store and forward): the difference is what the backlog costs in RAM. */
+	noFlash?: boolean;
 }
 
 const MANIFEST = JSON.parse(fs.readFileSync(path.join(ROOT, "manifest.json"), "utf8"));
@@ -254,6 +256,7 @@ const BOARDS: Board[] = [
 	board("ESP32 (esp32/nodemcu)", "esp32/*", 78_848 + 4928 * BOARD_SLOT, 78_848 + 4928 * BOARD_SLOT, "the initial chunk and slot heaps, which can grow"),
 ];
 BOARDS.push({ ...BOARDS[1], name: "ESP32 (esp32/nodemcu) over TLS", tls: true });
+BOARDS.push({ ...BOARDS[0], name: "ESP8266 (esp/nodemcu) without store and forward", noFlash: true });
 
 /** Where the node connects: the broker's plain listener, or its TLS listener and the CA (DER) the build is given. */
 interface Listener {
@@ -292,10 +295,10 @@ function memoryManifest(listener: Listener): { manifest: string; settings: strin
 
 async function memory(broker: Mosquitto, target: Board, listener: Listener = { port: broker.port }): Promise<void> {
 	console.log(`\n2. Memory for the ${target.name} in an instrumented mcsim build with its outbox (${target.outbox.messages} messages, ${target.outbox.bytes} B)`);
-	const id = `check-mem-${target.outbox.messages}${target.tls ? "-tls" : ""}`;
+	const id = `check-mem-${target.outbox.messages}${target.tls ? "-tls" : ""}${target.noFlash ? "-ram" : ""}`;
 	for (const file of SHARED_FILES) fs.rmSync(file, { force: true });
 	const { manifest, settings: tls } = memoryManifest(listener);
-	const settings = [`mqtt_host=127.0.0.1`, `mqtt_port=${listener.port}`, `id=${id}`, "interval=1", `outbox_messages=${target.outbox.messages}`, `outbox_bytes=${target.outbox.bytes}`, ...tls];
+	const settings = [`mqtt_host=127.0.0.1`, `mqtt_port=${listener.port}`, `id=${id}`, "interval=1", `outbox_messages=${target.outbox.messages}`, `outbox_bytes=${target.outbox.bytes}`, ...tls, ...(target.noFlash ? ["flash_partition="] : [])];
 	const { library } = build(manifest, HOST, settings, true);
 	const watch = await connectBackend(broker.url, [`nodes/${id}/#`]);
 	const sim = startMcsim(library);
@@ -341,13 +344,13 @@ async function memory(broker: Mosquitto, target: Board, listener: Listener = { p
 		phases.push(["a 1 KB config document applied", peak()]);
 		await broker.stop();
 		await new Promise((resolve) => setTimeout(resolve, 20_000));
-		const readings = () => watch.messages.filter((m) => m.topic.endsWith("/telemetry")).length;
+		const readings = () => watch.messages.filter((m) => /\/telemetry(\/backlog)?$/.test(m.topic)).length;
 		const before = readings();
 		await broker.restart();
 		// The node's backoff can reach its 60 s bound within a 20 s outage of refused connects (seen over TLS).
 		await watch.waitFor(() => readings() >= before + 16, "the queued readings", 75_000);
 		await sim.line(/^instruments: /, sim.lines.length);
-		phases.push([`20 s outage (outbox full), reconnect${target.tls ? " (a TLS handshake)" : ""}, drain`, peak()]);
+		phases.push([`20 s outage (readings wait in ${target.noFlash ? "the RAM outbox, which fills" : "flash"}), reconnect${target.tls ? " (a TLS handshake)" : ""}, drain`, peak()]);
 	}
 	finally {
 		await sim.kill();
