@@ -10,6 +10,7 @@ import { PreferenceStore } from "../../hosts/node/store";
 import { connectBackend, type Backend, type Received } from "../helpers/backend";
 import { expandDiscovery } from "../helpers/ha-discovery";
 import { freePort, startMosquitto, type Mosquitto } from "../helpers/mosquitto";
+import { until } from "../helpers/until";
 
 const FAST = { interval: 1 };
 /** Reconnect quickly in tests; the production bounds are 0.5 s to 60 s. */
@@ -21,19 +22,6 @@ function start(broker: Mosquitto, name: string, extra: Partial<Parameters<typeof
 
 const telemetryOf = (id: string, seq?: number) => (m: Received) =>
 	m.topic === `nodes/${id}/telemetry` && (seq === undefined || m.json().seq === seq);
-
-/** Polls a condition of the code under test; only the deadline is time-based, and it only fails the test. */
-function until(condition: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-	return new Promise((resolve, reject) => {
-		const started = Date.now();
-		const check = () => {
-			if (condition()) resolve();
-			else if (Date.now() - started > timeoutMs) reject(new Error(`timed out waiting for ${what}`));
-			else setTimeout(check, 20);
-		};
-		check();
-	});
-}
 
 describe("a sensor node against Mosquitto", () => {
 	let broker: Mosquitto;
