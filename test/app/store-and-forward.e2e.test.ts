@@ -129,6 +129,11 @@ describe("store and forward across a day-long outage", () => {
 				clock, store, flash, log: memoryLog(), mqtt: { ...QUICK_MQTT, outbox: profile.outbox },
 			});
 			const { node } = live;
+			const arrivals = new Map<Received, number>();
+			const stamp = () => {
+				for (const m of backend.messages) if (!arrivals.has(m)) arrivals.set(m, clock.date());
+			};
+			backend.client.on("message", () => setImmediate(stamp));
 			try {
 				const id = profile.name;
 				// A config document in the middle of the drain is answered within seconds of the node's time.
@@ -142,6 +147,8 @@ describe("store and forward across a day-long outage", () => {
 				await until(() => live.node.connected && node.counters.published >= 2 && node.backlog === 0, "the drain to finish", 120_000);
 				const drainedS = clock.now / 1000;
 				const liveReadings = backend.messages.filter((m) => m.topic === `nodes/${id}/telemetry` && m.json().boot === node.boot);
+				// How late each live reading arrived, in node time: `time` is when it was taken (whole seconds).
+				const lateS = Math.max(...liveReadings.map((m) => (arrivals.get(m) ?? 0) / 1000 - m.json().time));
 
 				const { readings, summaries } = delivered(backend.messages, id);
 				let lost = 0;
@@ -155,8 +162,9 @@ describe("store and forward across a day-long outage", () => {
 					lost += missing.length;
 				}
 				assert.ok(readings.get(node.boot)?.size, "live readings flowed during the drain");
+				assert.ok(lateS < 15, `live readings arrived within ${lateS} s of node time of being taken`);
 				t.diagnostic(`${profile.name}: ${taken} readings in 24 h, ${lost} lost, ${erases} sector erases (${flash.erases.length} sectors of 4 KB); `
-					+ `drained in ${Math.round(drainedS)} s of node time (${summaries.length} summaries), ${liveReadings.length} live readings meanwhile; `
+					+ `drained in ${Math.round(drainedS)} s of node time (${summaries.length} summaries), ${liveReadings.length} live readings meanwhile, each within ${lateS.toFixed(1)} s of being taken; `
 					+ `config document answered in ${answeredS.toFixed(1)} s`);
 				if (profile !== SMALL) assert.equal(summaries.length, 0, "the board's region holds a day without summaries");
 				else {
