@@ -20,7 +20,7 @@ import type { Clock, Log, TimerId } from "../io";
 import type { PublishOptions } from "../mqtt/client";
 import type { Telemetry } from "./telemetry";
 import { Journal, type JournalCounters } from "../journal/journal";
-import { JournalRecord, FAHRENHEIT, PRESSURE, READING, slotsOf } from "../journal/records";
+import { FAHRENHEIT, PRESSURE, READING, slotsOf, type JournalRecord } from "../journal/records";
 
 /** What the backlog needs of the MQTT client (MqttClient has it). */
 export interface Publisher {
@@ -43,6 +43,8 @@ export interface BacklogTopics {
 
 /** Journal messages and live readings awaiting PUBACK that the table tracks; beyond it, readings wait in flash. */
 const TRACKED = 8;
+/** Added to a tracked packet identifier (at most 65535) that belongs to a journal message. */
+const DRAINED_FLAG = 0x10000;
 const DRAINED: PublishOptions = Object.freeze({ qos: 1, retain: false });
 const LIVE: readonly PublishOptions[] = Object.freeze([DRAINED, Object.freeze({ qos: 1, retain: true })]);
 
@@ -58,10 +60,11 @@ export class Backlog {
 	/** Seconds since 1970 for a reading of this boot taken at `uptime` seconds, or 0 while the date is unknown. */
 	readonly #timeAt: (uptime: number) => number;
 	readonly #boot: number;
-	readonly #ids = new Uint16Array(TRACKED);
-	readonly #tickets = new Float64Array(TRACKED);
-	readonly #drained = new Uint8Array(TRACKED);
-	readonly #reading = new JournalRecord();
+	/**
+	 * Messages awaiting PUBACK, as pairs: the packet identifier (plus DRAINED for a journal message, not a
+	 * live one) and the journal ticket. One array: on an ESP8266 each typed array costs 7 slots of heap.
+	 */
+	readonly #table = new Float64Array(2 * TRACKED);
 	#tracked = 0;
 	#draining = 0;
 	/** The next ticket the drain looks at. */
@@ -101,13 +104,13 @@ export class Backlog {
 	add(seq: number, uptime: number, time: number, fahrenheit: boolean, temperature: number, humidity: number, pressure: number | undefined, payload: string, retain: boolean): boolean {
 		let ticket: number;
 		try {
-			ticket = this.#journal.append(this.#reading.setReading(this.#boot, seq, uptime, time, fahrenheit, temperature, humidity, pressure));
+			ticket = this.#journal.appendReading(this.#boot, seq, uptime, time, fahrenheit, temperature, humidity, pressure);
 		}
 		catch (error) {
 			this.#log("error", `backlog: flash write failed (${(error as Error).message}); reading ${seq} is kept in RAM only`);
 			return false;
 		}
-		if (this.#client.connected && this.#tracked < TRACKED) this.#track(this.#send(this.#topics.telemetry, payload, LIVE[retain ? 1 : 0]), ticket, 0);
+		if (this.#client.connected && this.#tracked < TRACKED) this.#track(this.#send(this.#topics.telemetry, payload, LIVE[retain ? 1 : 0]), ticket, false);
 		else this.#start();
 		return true;
 	}
@@ -122,7 +125,7 @@ export class Backlog {
 		const i = this.#find(id);
 		if (i < 0) return;
 		try {
-			this.#journal.acknowledge(this.#tickets[i]);
+			this.#journal.acknowledge(this.#table[2 * i + 1]);
 		}
 		catch (error) {
 			// It goes out once more after the next boot, with its seq: a consumer sees the repeat.
@@ -162,29 +165,29 @@ export class Backlog {
 		}
 		const record = journal.record;
 		this.#cursor = ticket + slotsOf(record.kind);
-		this.#track(record.kind === READING ? this.#publishReading(record) : this.#publishSummary(record), ticket, 1);
+		this.#track(record.kind === READING ? this.#publishReading(record) : this.#publishSummary(record), ticket, true);
 	};
 
 	#publishReading(record: JournalRecord): number {
-		const pressure = record.flags & PRESSURE ? record.pressure.sum : undefined;
+		const pressure = record.flags & PRESSURE ? record.pSum : undefined;
 		const payload = this.#telemetry.format(record.seq, hex(record.boot), record.uptime, this.#time(record, record.time, record.uptime),
-			record.temperature.sum, record.humidity.sum, pressure, (record.flags & FAHRENHEIT) !== 0);
+			record.tSum, record.hSum, pressure, (record.flags & FAHRENHEIT) !== 0);
 		return this.#send(this.#topics.backlog, payload, DRAINED);
 	}
 
 	#publishSummary(record: JournalRecord): number {
 		const { count } = record;
 		const withPressure = (record.flags & PRESSURE) !== 0;
-		const stats = (s: JournalRecord["temperature"]) => ({ min: s.min, max: s.max, mean: Math.round((s.sum / count) * 100) / 100 });
+		const mean = (sum: number) => Math.round((sum / count) * 100) / 100;
 		const summary = {
 			summary: true,
 			boot: hex(record.boot),
 			count,
 			first: { seq: record.seq, uptime: record.uptime, time: this.#time(record, record.time, record.uptime) || undefined },
 			last: { seq: record.lastSeq, uptime: record.lastUptime, time: this.#time(record, record.lastTime, record.lastUptime) || undefined },
-			temperature: stats(record.temperature),
-			humidity: stats(record.humidity),
-			pressure: withPressure ? { min: record.pressure.min, max: record.pressure.max, mean: Math.round(record.pressure.sum / count) } : undefined,
+			temperature: { min: record.tMin, max: record.tMax, mean: mean(record.tSum) },
+			humidity: { min: record.hMin, max: record.hMax, mean: mean(record.hSum) },
+			pressure: withPressure ? { min: record.pMin, max: record.pMax, mean: Math.round(record.pSum / count) } : undefined,
 			units: this.#telemetry.units((record.flags & FAHRENHEIT) !== 0, withPressure),
 		};
 		return this.#send(this.#topics.summary, JSON.stringify(summary), DRAINED);
@@ -206,30 +209,28 @@ export class Backlog {
 		return time || (record.boot === this.#boot ? this.#timeAt(uptime) : 0);
 	}
 
-	#track(id: number, ticket: number, drained: number): void {
+	#track(id: number, ticket: number, drained: boolean): void {
 		if (id < 1) return;
-		const i = this.#tracked++;
-		this.#ids[i] = id;
-		this.#tickets[i] = ticket;
-		this.#drained[i] = drained;
-		this.#draining += drained;
+		const i = 2 * this.#tracked++;
+		this.#table[i] = drained ? id + DRAINED_FLAG : id;
+		this.#table[i + 1] = ticket;
+		if (drained) this.#draining++;
 	}
 
 	#untrack(i: number): void {
-		this.#draining -= this.#drained[i];
-		const last = --this.#tracked;
-		this.#ids[i] = this.#ids[last];
-		this.#tickets[i] = this.#tickets[last];
-		this.#drained[i] = this.#drained[last];
+		if (this.#table[2 * i] >= DRAINED_FLAG) this.#draining--;
+		const last = 2 * --this.#tracked;
+		this.#table[2 * i] = this.#table[last];
+		this.#table[2 * i + 1] = this.#table[last + 1];
 	}
 
 	#find(id: number): number {
-		for (let i = 0; i < this.#tracked; i++) if (this.#ids[i] === id) return i;
+		for (let i = 0; i < this.#tracked; i++) if (this.#table[2 * i] % DRAINED_FLAG === id) return i;
 		return -1;
 	}
 
 	#has(ticket: number): boolean {
-		for (let i = 0; i < this.#tracked; i++) if (this.#tickets[i] === ticket) return true;
+		for (let i = 0; i < this.#tracked; i++) if (this.#table[2 * i + 1] === ticket) return true;
 		return false;
 	}
 }

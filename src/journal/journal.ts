@@ -25,8 +25,6 @@ import {
 } from "./records";
 
 export interface JournalCounters {
-	/** Readings written this boot. */
-	appended: number;
 	/** Readings merged into summaries (because flash was full) this boot. */
 	summarized: number;
 	/** Readings dropped without a summary this boot (only when even a summary found no room). */
@@ -38,20 +36,17 @@ export interface JournalCounters {
 const ACKED = new Uint8Array(4);
 
 export class Journal {
-	/** The record `next` found, refilled by each call. */
+	/** The record `next` found, refilled by each call (and by anything else the journal does). */
 	readonly record = new JournalRecord();
-	readonly counters: JournalCounters = { appended: 0, summarized: 0, lost: 0, erases: 0 };
+	readonly counters: JournalCounters = { summarized: 0, lost: 0, erases: 0 };
 	readonly #flash: Flash;
 	readonly #log: Log | undefined;
 	readonly #sectors: number;
 	readonly #slots: number;
 	readonly #bytes = new Uint8Array(2 * SLOT);
 	readonly #view = new DataView(this.#bytes.buffer);
-	/** Scratch records for reclaiming, made once. */
+	/** The rolling summary (see #reclaimOldest). */
 	readonly #run = new JournalRecord();
-	readonly #item = new JournalRecord();
-	/** What `acknowledge` checks, apart from the others: it runs in the middle of a reclaim. */
-	readonly #probe = new JournalRecord();
 	#head = -1;
 	#headSequence = 0;
 	/** Slot the next record goes to in the head sector; `#slots` when the head is full or closed by a torn record. */
@@ -82,24 +77,40 @@ export class Journal {
 		return (this.#sectors - 1) * (this.#slots - 1);
 	}
 
-	/** Appends a reading or summary; returns its ticket. Throws what the flash throws. */
+	/** Appends a reading (temperature and humidity as published); returns its ticket. Throws what the flash throws. */
+	appendReading(boot: number, seq: number, uptime: number, time: number, fahrenheit: boolean, temperature: number, humidity: number, pressure: number | undefined): number {
+		this.#makeRoom(1);
+		return this.#append(this.record.setReading(boot, seq, uptime, time, fahrenheit, temperature, humidity, pressure));
+	}
+
+	/** Appends a record other than the journal's own `record`; returns its ticket. */
 	append(record: JournalRecord): number {
-		const slots = slotsOf(record.kind);
-		// A reclaim can leave the new head full (summaries of many boots); the next one then makes room.
-		while (this.#head < 0 || this.#headSlot + slots > this.#slots) this.#advance();
-		const ticket = this.#write(record);
-		this.#waiting++;
-		if (record.kind === READING) this.counters.appended++;
-		return ticket;
+		this.#makeRoom(slotsOf(record.kind));
+		return this.#append(record);
 	}
 
 	/** Marks the record `ticket` names as acknowledged; a ticket reclaimed meanwhile is ignored. */
 	acknowledge(ticket: number): void {
 		const offset = this.#offsetOf(ticket);
-		const probe = this.#probe;
-		if (offset < 0 || !this.#visit(offset, probe) || !probe.waiting) return;
-		this.#flash.write(offset + ackOffset(probe.kind), 4, ACKED);
+		if (offset < 0) return;
+		// Only this journal's own tickets come here, so the kind byte is sound and the CRC need not be checked.
+		const kind = new Uint8Array(this.#flash.read(offset, 4))[0];
+		if (!slotsOf(kind)) return;
+		const ack = offset + ackOffset(kind);
+		if (new DataView(this.#flash.read(ack, 4)).getUint32(0) !== 0xffffffff) return;
+		this.#flash.write(ack, 4, ACKED);
 		this.#waiting--;
+	}
+
+	/** Opens sectors until the head has `slots` free: a reclaim can leave a new head full (summaries of many boots). */
+	#makeRoom(slots: number): void {
+		while (this.#head < 0 || this.#headSlot + slots > this.#slots) this.#advance();
+	}
+
+	#append(record: JournalRecord): number {
+		const ticket = this.#write(record);
+		this.#waiting++;
+		return ticket;
 	}
 
 	/** The first ticket of the records still in flash: where a walk over everything waiting starts. */
@@ -171,9 +182,9 @@ export class Journal {
 		for (let sequence = oldest; sequence <= this.#headSequence; sequence++) {
 			const base = this.#indexOf(sequence) * this.#flash.blockSize;
 			let slot = 1;
-			for (let slots; slot < this.#slots && (slots = this.#visit(base + slot * SLOT, this.#item)); slot += slots) {
-				const item = this.#item;
-				if (item.kind === RECLAIM) reclaimed = item.sector;
+			for (let slots; slot < this.#slots && (slots = this.#visit(base + slot * SLOT, this.record)); slot += slots) {
+				const item = this.record;
+				if (item.kind === RECLAIM) reclaimed = item.seq;
 				if (!item.waiting) continue;
 				this.#waiting++;
 				if (item.kind !== SUMMARY) continue;
@@ -269,7 +280,7 @@ export class Journal {
 		const index = this.#indexOf(sequence);
 		const base = index * this.#flash.blockSize;
 		const run = this.#run;
-		const item = this.#item;
+		const item = this.record;
 		let gone = 0;
 		let grown = false;
 		for (let slot = 1, slots; slot < this.#slots && (slots = this.#visit(base + slot * SLOT, item)); slot += slots) {
@@ -302,7 +313,7 @@ export class Journal {
 		if (gone && this.#headSlot < this.#slots) {
 			item.kind = RECLAIM;
 			item.flags = 0;
-			item.sector = sequence;
+			item.seq = sequence;
 			this.#write(item);
 		}
 		this.#free(index);

@@ -43,18 +43,11 @@ export function ackOffset(kind: number): number {
 	return slotsOf(kind) * SLOT - 4;
 }
 
-/** One quantity over a span of readings. */
-export interface Stats {
-	min: number;
-	max: number;
-	/** The sum, so that spans merge exactly; the mean is sum / count. */
-	sum: number;
-}
-
 /**
- * A decoded record: a reading, or a summary of `count` readings of one boot (then `seq` and `uptime`
- * and `time` are the first reading's, `last*` the last one's). Made once and refilled, like everything
- * that runs per reading on a 32 KB heap.
+ * A decoded record: a reading, or a summary of `count` readings of one boot (then `seq`, `uptime` and
+ * `time` are the first reading's, `last*` the last one's). For each quantity, min, max and sum (a reading:
+ * all three its value), so that spans merge exactly. Flat numbers and made once per journal, because on
+ * an ESP8266 every object costs heap the firmware does not have.
  */
 export class JournalRecord {
 	kind = EMPTY;
@@ -62,6 +55,7 @@ export class JournalRecord {
 	/** The broker has not acknowledged it yet. */
 	waiting = false;
 	boot = 0;
+	/** For a RECLAIM record: the sequence number of the sector it reclaimed. */
 	seq = 0;
 	uptime = 0;
 	time = 0;
@@ -69,11 +63,15 @@ export class JournalRecord {
 	lastSeq = 0;
 	lastUptime = 0;
 	lastTime = 0;
-	readonly temperature: Stats = { min: 0, max: 0, sum: 0 };
-	readonly humidity: Stats = { min: 0, max: 0, sum: 0 };
-	readonly pressure: Stats = { min: 0, max: 0, sum: 0 };
-	/** For a RECLAIM record: the sequence number of the sector it reclaimed. */
-	sector = 0;
+	tMin = 0;
+	tMax = 0;
+	tSum = 0;
+	hMin = 0;
+	hMax = 0;
+	hSum = 0;
+	pMin = 0;
+	pMax = 0;
+	pSum = 0;
 
 	/** Sets this to one reading (temperature and humidity as published, pressure in Pa or undefined). */
 	setReading(boot: number, seq: number, uptime: number, time: number, fahrenheit: boolean, temperature: number, humidity: number, pressure: number | undefined): this {
@@ -85,9 +83,9 @@ export class JournalRecord {
 		this.uptime = this.lastUptime = uptime;
 		this.time = this.lastTime = time;
 		this.count = 1;
-		setStats(this.temperature, temperature);
-		setStats(this.humidity, humidity);
-		setStats(this.pressure, pressure ?? 0);
+		this.tMin = this.tMax = this.tSum = temperature;
+		this.hMin = this.hMax = this.hSum = humidity;
+		this.pMin = this.pMax = this.pSum = pressure ?? 0;
 		return this;
 	}
 
@@ -103,44 +101,20 @@ export class JournalRecord {
 		this.lastUptime = other.lastUptime;
 		this.lastTime = other.lastTime;
 		this.count += other.count;
-		mergeStats(this.temperature, other.temperature);
-		mergeStats(this.humidity, other.humidity);
-		mergeStats(this.pressure, other.pressure);
+		this.tMin = Math.min(this.tMin, other.tMin);
+		this.tMax = Math.max(this.tMax, other.tMax);
+		this.tSum += other.tSum;
+		this.hMin = Math.min(this.hMin, other.hMin);
+		this.hMax = Math.max(this.hMax, other.hMax);
+		this.hSum += other.hSum;
+		this.pMin = Math.min(this.pMin, other.pMin);
+		this.pMax = Math.max(this.pMax, other.pMax);
+		this.pSum += other.pSum;
 	}
 
 	copy(from: JournalRecord): void {
-		this.kind = from.kind;
-		this.flags = from.flags;
-		this.waiting = from.waiting;
-		this.boot = from.boot;
-		this.seq = from.seq;
-		this.uptime = from.uptime;
-		this.time = from.time;
-		this.count = from.count;
-		this.lastSeq = from.lastSeq;
-		this.lastUptime = from.lastUptime;
-		this.lastTime = from.lastTime;
-		copyStats(this.temperature, from.temperature);
-		copyStats(this.humidity, from.humidity);
-		copyStats(this.pressure, from.pressure);
-		this.sector = from.sector;
+		Object.assign(this, from);
 	}
-}
-
-function setStats(stats: Stats, value: number): void {
-	stats.min = stats.max = stats.sum = value;
-}
-
-function mergeStats(into: Stats, from: Stats): void {
-	if (from.min < into.min) into.min = from.min;
-	if (from.max > into.max) into.max = from.max;
-	into.sum += from.sum;
-}
-
-function copyStats(into: Stats, from: Stats): void {
-	into.min = from.min;
-	into.max = from.max;
-	into.sum = from.sum;
 }
 
 /** CRC-16/CCITT-FALSE of `bytes[start..end)`, continuing from `crc`. */
@@ -165,15 +139,15 @@ export function encodeRecord(record: JournalRecord, bytes: Uint8Array, view: Dat
 	bytes.fill(0xff, 0, size);
 	bytes[0] = record.kind;
 	bytes[1] = record.flags;
-	if (record.kind === RECLAIM) view.setUint32(4, record.sector, true);
+	if (record.kind === RECLAIM) view.setUint32(4, record.seq, true);
 	else if (record.kind === READING) {
 		view.setUint32(4, record.boot, true);
 		view.setUint32(8, record.seq, true);
 		view.setUint32(12, record.uptime, true);
 		view.setUint32(16, record.time, true);
-		view.setInt16(20, hundredths(record.temperature.sum), true);
-		view.setUint16(22, hundredths(record.humidity.sum), true);
-		view.setUint32(24, record.pressure.sum, true);
+		view.setInt16(20, hundredths(record.tSum), true);
+		view.setUint16(22, hundredths(record.hSum), true);
+		view.setUint32(24, record.pSum, true);
 	}
 	else {
 		const { count } = record;
@@ -185,16 +159,15 @@ export function encodeRecord(record: JournalRecord, bytes: Uint8Array, view: Dat
 		view.setUint32(24, record.lastUptime, true);
 		// One date for the whole span: within a boot, time and uptime move together.
 		view.setUint32(28, record.time ? record.time - record.uptime : record.lastTime ? record.lastTime - record.lastUptime : 0, true);
-		const { temperature: t, humidity: h, pressure: p } = record;
-		view.setInt16(32, hundredths(t.min), true);
-		view.setInt16(34, hundredths(t.max), true);
-		view.setInt32(36, hundredths(t.sum), true);
-		view.setUint16(40, hundredths(h.min), true);
-		view.setUint16(42, hundredths(h.max), true);
-		view.setUint32(44, hundredths(h.sum), true);
-		view.setUint32(48, p.min, true);
-		view.setUint32(52, p.max, true);
-		view.setUint32(56, Math.round(p.sum / count), true);
+		view.setInt16(32, hundredths(record.tMin), true);
+		view.setInt16(34, hundredths(record.tMax), true);
+		view.setInt32(36, hundredths(record.tSum), true);
+		view.setUint16(40, hundredths(record.hMin), true);
+		view.setUint16(42, hundredths(record.hMax), true);
+		view.setUint32(44, hundredths(record.hSum), true);
+		view.setUint32(48, record.pMin, true);
+		view.setUint32(52, record.pMax, true);
+		view.setUint32(56, Math.round(record.pSum / count), true);
 	}
 	const crc = recordCrc(bytes, size);
 	bytes[2] = crc & 0xff;
@@ -220,7 +193,7 @@ export function decodeRecord(bytes: Uint8Array, view: DataView, record: JournalR
 	record.flags = bytes[1];
 	record.waiting = view.getUint32(size - 4, true) === 0xffffffff;
 	if (kind === RECLAIM) {
-		record.sector = view.getUint32(4, true);
+		record.seq = view.getUint32(4, true);
 		return true;
 	}
 	record.boot = view.getUint32(4, true);
@@ -230,9 +203,9 @@ export function decodeRecord(bytes: Uint8Array, view: DataView, record: JournalR
 		record.time = record.lastTime = view.getUint32(16, true);
 		record.lastSeq = record.seq;
 		record.count = 1;
-		setStats(record.temperature, view.getInt16(20, true) / 100);
-		setStats(record.humidity, view.getUint16(22, true) / 100);
-		setStats(record.pressure, view.getUint32(24, true));
+		record.tMin = record.tMax = record.tSum = view.getInt16(20, true) / 100;
+		record.hMin = record.hMax = record.hSum = view.getUint16(22, true) / 100;
+		record.pMin = record.pMax = record.pSum = view.getUint32(24, true);
 		return true;
 	}
 	const count = record.count = view.getUint32(16, true);
@@ -242,19 +215,16 @@ export function decodeRecord(bytes: Uint8Array, view: DataView, record: JournalR
 	const epoch = view.getUint32(28, true);
 	record.time = epoch && epoch + record.uptime;
 	record.lastTime = epoch && epoch + record.lastUptime;
-	readStats(record.temperature, view.getInt16(32, true), view.getInt16(34, true), view.getInt32(36, true));
-	readStats(record.humidity, view.getUint16(40, true), view.getUint16(42, true), view.getUint32(44, true));
-	const p = record.pressure;
-	p.min = view.getUint32(48, true);
-	p.max = view.getUint32(52, true);
-	p.sum = view.getUint32(56, true) * count;
+	record.tMin = view.getInt16(32, true) / 100;
+	record.tMax = view.getInt16(34, true) / 100;
+	record.tSum = view.getInt32(36, true) / 100;
+	record.hMin = view.getUint16(40, true) / 100;
+	record.hMax = view.getUint16(42, true) / 100;
+	record.hSum = view.getUint32(44, true) / 100;
+	record.pMin = view.getUint32(48, true);
+	record.pMax = view.getUint32(52, true);
+	record.pSum = view.getUint32(56, true) * count;
 	return true;
-}
-
-function readStats(stats: Stats, min: number, max: number, sum: number): void {
-	stats.min = min / 100;
-	stats.max = max / 100;
-	stats.sum = sum / 100;
 }
 
 /** Writes a sector header for `sequence` into `view` (12 bytes). */

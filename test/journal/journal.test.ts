@@ -33,7 +33,7 @@ function waitingIn(journal: Journal): Waiting[] {
 		const r = journal.record;
 		found.push({
 			kind: r.kind, boot: r.boot, seq: r.seq, lastSeq: r.lastSeq, count: r.count, ticket,
-			temperature: { min: r.temperature.min, max: r.temperature.max, mean: r.temperature.sum / r.count },
+			temperature: { min: r.tMin, max: r.tMax, mean: r.tSum / r.count },
 		});
 	}
 	return found;
