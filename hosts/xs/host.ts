@@ -16,7 +16,7 @@
 import type { Bridge } from "./bridge";
 import { EVENT, LOG_LEVELS, REQUEST, checkOutcome, readValue, writeValue } from "./protocol";
 import { xsnap } from "./xsnap";
-import type { Board, Clock, Host, I2C, I2CBus, I2COptions, Log, Resolver, Store, StoreValue, Tcp, TcpConstructor, TcpOptions, TimerId } from "src/io";
+import type { Board, Clock, Flash, Host, I2C, I2CBus, I2COptions, Log, Resolver, Store, StoreValue, Tcp, TcpConstructor, TcpOptions, TimerId } from "src/io";
 
 /**
  * The host boundaries, named once: a string literal is copied each time it is evaluated in code compiled at
@@ -28,6 +28,9 @@ const AT = Object.freeze({
 	clockSet: "clock.set",
 	clockTicks: "clock.ticks",
 	dnsResolve: "dns.resolve",
+	flashErase: "flash.erase",
+	flashRead: "flash.read",
+	flashWrite: "flash.write",
 	i2cClose: "i2c.close",
 	i2cOpen: "i2c.open",
 	i2cRead: "i2c.read",
@@ -336,6 +339,44 @@ function xsStore(bridge: Bridge): Store {
 	};
 }
 
+/** The flash region, kept by the Node side's SimulatedFlash (which enforces the device's rules). */
+function xsFlash(bridge: Bridge, geometry: { byteLength: number; blockSize: number }): Flash {
+	return {
+		byteLength: geometry.byteLength,
+		blockSize: geometry.blockSize,
+		read(offset, byteLength) {
+			const was = bridge.enter(AT.flashRead);
+			try {
+				const reader = bridge.request(bridge.message(REQUEST.flashRead).u32(offset).u32(byteLength));
+				checkOutcome(reader);
+				return reader.rest().slice().buffer;
+			}
+			finally {
+				bridge.leave(was);
+			}
+		},
+		write(offset, byteLength, buffer) {
+			const was = bridge.enter(AT.flashWrite);
+			try {
+				const bytes = ArrayBuffer.isView(buffer) ? new Uint8Array(buffer.buffer, buffer.byteOffset, byteLength) : new Uint8Array(buffer, 0, byteLength);
+				bridge.check(bridge.message(REQUEST.flashWrite).u32(offset).u32(byteLength).bytes(bytes));
+			}
+			finally {
+				bridge.leave(was);
+			}
+		},
+		erase(sector) {
+			const was = bridge.enter(AT.flashErase);
+			try {
+				bridge.check(bridge.message(REQUEST.flashErase).u32(sector));
+			}
+			finally {
+				bridge.leave(was);
+			}
+		},
+	};
+}
+
 function xsLog(bridge: Bridge): Log {
 	return (level, message, detail = "") => {
 		const was = bridge.enter(AT.log);
@@ -366,13 +407,14 @@ function xsBoard(bridge: Bridge, mac: string): Board {
 }
 
 /** The Host for firmware running in the XS worker; `i2c` is a simulated bus running in XS too, on `clock`. */
-export function createXsHost(bridge: Bridge, clock: XsClock, i2c: I2CBus, mac: string): Host {
+export function createXsHost(bridge: Bridge, clock: XsClock, i2c: I2CBus, mac: string, flash?: { byteLength: number; blockSize: number }): Host {
 	return {
 		i2c: hostedI2C(bridge, i2c),
 		tcp: xsTcpClass(bridge),
 		dns: xsResolver(bridge),
 		clock,
 		store: xsStore(bridge),
+		flash: flash && xsFlash(bridge, flash),
 		log: xsLog(bridge),
 		board: xsBoard(bridge, mac),
 	};

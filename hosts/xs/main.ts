@@ -58,7 +58,7 @@ class XsFirmware {
 		const before = this.#collected();
 		const clock = new XsClock(this.#bridge);
 		const board = simulatedBoard(chip, new Environment(options.environment as EnvironmentOptions | undefined), clock);
-		const host = createXsHost(this.#bridge, clock, board.i2c, options.mac ?? "");
+		const host = createXsHost(this.#bridge, clock, board.i2c, options.mac ?? "", options.flash);
 		const after = this.#collected();
 		if (before && after) this.#binding = { slots: after.slots - before.slots, chunks: after.chunks - before.chunks };
 		this.#bridge.firmware("boot", this.#create, this, host, options);

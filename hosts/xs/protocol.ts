@@ -37,6 +37,12 @@ export const REQUEST = Object.freeze({
 	log: 12,
 	/** -> nothing */
 	restart: 13,
+	/** offset u32, length u32 -> outcome, then the bytes */
+	flashRead: 14,
+	/** offset u32, length u32, bytes -> outcome */
+	flashWrite: 15,
+	/** sector u32 -> outcome */
+	flashErase: 16,
 });
 
 export const EVENT = Object.freeze({
@@ -87,6 +93,8 @@ export interface BootOptions {
 	/** Environment options for the simulated air (seed, base values, swing, noise). */
 	environment?: Record<string, unknown>;
 	mac?: string;
+	/** The geometry of the flash region the Node side keeps, when the node has one. */
+	flash?: { byteLength: number; blockSize: number };
 }
 
 /**

@@ -19,6 +19,7 @@
 import type { Clock, Log, TimerId } from "../io";
 import type { PublishOptions } from "../mqtt/client";
 import type { Telemetry } from "./telemetry";
+import type { Topics } from "./topics";
 import { Journal, type JournalCounters } from "../journal/journal";
 import { FAHRENHEIT, PRESSURE, READING, slotsOf, type JournalRecord } from "../journal/records";
 
@@ -35,12 +36,6 @@ export interface BacklogOptions {
 	window?: number;
 }
 
-export interface BacklogTopics {
-	telemetry: string;
-	backlog: string;
-	summary: string;
-}
-
 /** Journal messages and live readings awaiting PUBACK that the table tracks; beyond it, readings wait in flash. */
 const TRACKED = 8;
 /** Added to a tracked packet identifier (at most 65535) that belongs to a journal message. */
@@ -54,7 +49,7 @@ export class Backlog {
 	readonly #clock: Clock;
 	readonly #log: Log;
 	readonly #telemetry: Telemetry;
-	readonly #topics: BacklogTopics;
+	readonly #topics: Topics;
 	readonly #window: number;
 	readonly #period: number;
 	/** Seconds since 1970 for a reading of this boot taken at `uptime` seconds, or 0 while the date is unknown. */
@@ -72,7 +67,7 @@ export class Backlog {
 	#timer: TimerId | undefined;
 
 	constructor(journal: Journal, client: Publisher, options: {
-		clock: Clock; log: Log; telemetry: Telemetry; topics: BacklogTopics; boot: string; timeAt: (uptime: number) => number;
+		clock: Clock; log: Log; telemetry: Telemetry; topics: Topics; boot: string; timeAt: (uptime: number) => number;
 	} & BacklogOptions) {
 		this.#journal = journal;
 		this.#client = client;
@@ -172,7 +167,7 @@ export class Backlog {
 		const pressure = record.flags & PRESSURE ? record.pSum : undefined;
 		const payload = this.#telemetry.format(record.seq, hex(record.boot), record.uptime, this.#time(record, record.time, record.uptime),
 			record.tSum, record.hSum, pressure, (record.flags & FAHRENHEIT) !== 0);
-		return this.#send(this.#topics.backlog, payload, DRAINED);
+		return this.#send(this.#topics.telemetryBacklog, payload, DRAINED);
 	}
 
 	#publishSummary(record: JournalRecord): number {
@@ -190,7 +185,7 @@ export class Backlog {
 			pressure: withPressure ? { min: record.pMin, max: record.pMax, mean: Math.round(record.pSum / count) } : undefined,
 			units: this.#telemetry.units((record.flags & FAHRENHEIT) !== 0, withPressure),
 		};
-		return this.#send(this.#topics.summary, JSON.stringify(summary), DRAINED);
+		return this.#send(this.#topics.telemetrySummary, JSON.stringify(summary), DRAINED);
 	}
 
 	/** Publishes; the packet identifier, or 0 when the client refused (the record stays waiting). */

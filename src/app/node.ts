@@ -202,8 +202,7 @@ export class SensorNode {
 		const { flash, clock, log } = this.#host;
 		if (!flash) return undefined;
 		try {
-			const topics = { telemetry: this.topics.telemetry, backlog: this.topics.telemetryBacklog, summary: this.topics.telemetrySummary };
-			return new Backlog(new Journal(flash, log), this.#client, { ...options, clock, log, telemetry: this.#telemetry, topics, boot: this.boot, timeAt: this.#timeAt });
+			return new Backlog(new Journal(flash, log), this.#client, { ...options, clock, log, telemetry: this.#telemetry, topics: this.topics, boot: this.boot, timeAt: this.#timeAt });
 		}
 		catch (error) {
 			log("error", `backlog: flash unusable (${(error as Error).message}); readings wait in RAM only`);

@@ -9,11 +9,12 @@ import { memoryLog } from "../../hosts/node/log";
 import { VirtualClock } from "../../hosts/node/virtual-clock";
 import { Backlog, type Publisher } from "../../src/app/backlog";
 import { Telemetry } from "../../src/app/telemetry";
+import { topicsFor } from "../../src/app/topics";
 import { Journal } from "../../src/journal/journal";
 import type { PublishOptions } from "../../src/mqtt/client";
 
 const BOOT = "0badf00d";
-const TOPICS = { telemetry: "n/telemetry", backlog: "n/telemetry/backlog", summary: "n/telemetry/summary" };
+const TOPICS = topicsFor("nodes", "n");
 
 class FakeClient implements Publisher {
 	connected = false;
@@ -65,7 +66,7 @@ describe("backlog", () => {
 		}
 		const seqs = client.sent.map((m) => JSON.parse(m.payload).seq);
 		assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, i) => i + 1), "oldest first, each once");
-		assert.ok(client.sent.every((m) => m.topic === TOPICS.backlog && !m.retain));
+		assert.ok(client.sent.every((m) => m.topic === TOPICS.telemetryBacklog && !m.retain));
 		const perSecond = client.sent.filter((m) => m.at > 2000 && m.at <= 3000).length;
 		assert.ok(perSecond <= 5, `${perSecond} in one second`);
 		for (let i = 0; i < 20; i++) {

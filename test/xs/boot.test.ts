@@ -5,10 +5,12 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { SimulatedFlash } from "../../hosts/node/flash";
+import { PreferenceStore } from "../../hosts/node/store";
 import { bootInXs, type XsNode } from "../../hosts/xs/node/boot";
 import type { SimulatedChip } from "../../sim/sensors/board";
 import { connectBackend, type Backend, type Received } from "../helpers/backend";
-import { startMosquitto, type Mosquitto } from "../helpers/mosquitto";
+import { freePort, startMosquitto, type Mosquitto } from "../helpers/mosquitto";
 
 /** Still air, so a reading can be checked against the value the simulated sensor measures. */
 const AIR = { seed: 7, temperature: 23.5, humidity: 40, swing: { temperature: 0, humidity: 0 } };
@@ -79,5 +81,35 @@ describe("the firmware in the XS engine against Mosquitto", () => {
 describe("the XS boot", () => {
 	test("fails with the firmware's own error when XS throws", async () => {
 		await assert.rejects(bootInXs({ broker: { host: "127.0.0.1", port: 9 }, id: "xs-bad", chip: "SHT99" as SimulatedChip }), /XS: .*no simulated chip "SHT99"/);
+	});
+});
+
+describe("store and forward in the XS engine", () => {
+	test("readings taken with the broker down wait in flash through a kill of the worker and arrive once it is back", async () => {
+		const broker = await startMosquitto();
+		const backend = await connectBackend(broker.url, ["nodes/xs-saf/#"]);
+		const flash = new SimulatedFlash({ byteLength: 64 * 1024 });
+		const store = new PreferenceStore();
+		const down = { host: "127.0.0.1", port: await freePort() };
+		let xs = await bootInXs({ broker: down, id: "xs-saf", settings: { interval: 1 }, mqtt: QUICK_MQTT, environment: AIR, flash, store });
+		try {
+			const offline = await xs.until((s) => s.published >= 3, "three readings with the broker down");
+			assert.equal(offline.connected, 0);
+			const boot = /boot ([0-9a-f]{8})/.exec(xs.logs.join("\n"))![1];
+			const taken = offline.published;
+			await xs.close();
+			xs = await bootInXs({ broker, id: "xs-saf", settings: { interval: 1 }, mqtt: QUICK_MQTT, environment: AIR, flash, store });
+			assert.ok(xs.logs.some((line) => /backlog: \d+ readings and summaries wait in flash/.test(line)), xs.logs.join("\n"));
+			for (let seq = 1; seq <= taken; seq++) {
+				const drained = await backend.waitFor((m) => m.topic === "nodes/xs-saf/telemetry/backlog" && m.json().seq === seq && m.json().boot === boot, `reading ${seq} of the first boot`);
+				assert.ok(Math.abs(drained.json().temperature - AIR.temperature) < 0.3, "with the value measured then");
+			}
+			await xs.until((s) => s.published >= 1 && s.acked >= s.sent, "a live reading acknowledged");
+		}
+		finally {
+			await xs.close();
+			await backend.close();
+			await broker.stop();
+		}
 	});
 });

@@ -13,6 +13,7 @@ import { bundleFirmware, type FirmwareBundle } from "./bundle";
 import { STOCK_WORKER, XsWorker, type Crank } from "./worker";
 import { RealClock } from "../../node/clock";
 import { resolver } from "../../node/dns";
+import type { SimulatedFlash } from "../../node/flash";
 import { PreferenceStore } from "../../node/store";
 import { TCP } from "../../node/tcp";
 import { EVENT, LOG_LEVELS, REQUEST, Reader, STATUS_FIELDS, Writer, readValue, writeOutcome, writeValue, type BootOptions, type XsMemory, type XsStatus } from "../protocol";
@@ -40,6 +41,8 @@ export interface XsBootOptions {
 	/** Where the node's log lines go, besides `logs`. */
 	log?: Log;
 	store?: PreferenceStore;
+	/** The node's flash region (shared with an earlier incarnation, to simulate a reboot); none when omitted. */
+	flash?: SimulatedFlash;
 	/** The socket class on the Node side (default: ESP32 buffer sizes). */
 	tcp?: TcpConstructor;
 	/** What the node's board.restart() does (default: a warning in the log). */
@@ -139,12 +142,13 @@ class XsBridgeServer implements XsNode {
 	}
 
 	async start(): Promise<void> {
-		const { broker, settings, chip, id, root, mqtt, environment, mac } = this.#options;
+		const { broker, settings, chip, id, root, mqtt, environment, mac, flash } = this.#options;
 		const realm = await this.#measure();
 		this.#account(await this.#worker.evaluate(this.bundle.code));
 		const loaded = await this.#measure();
 		if (realm && loaded) this.baseline = { realm, loaded };
-		const boot: BootOptions = { chip: chip ?? "SHT3x", id, root, settings: { host: broker.host, port: broker.port, ...settings }, mqtt, environment: environment as Record<string, unknown>, mac };
+		const boot: BootOptions = { chip: chip ?? "SHT3x", id, root, settings: { host: broker.host, port: broker.port, ...settings }, mqtt, environment: environment as Record<string, unknown>, mac,
+			flash: flash && { byteLength: flash.byteLength, blockSize: flash.blockSize } };
 		await this.#send(this.#events.begin(EVENT.boot).bytes(Buffer.from(JSON.stringify(boot))));
 	}
 
@@ -252,6 +256,11 @@ class XsBridgeServer implements XsNode {
 		}
 	}
 
+	#flash(): SimulatedFlash {
+		if (!this.#options.flash) throw new Error("this node has no flash");
+		return this.#options.flash;
+	}
+
 	#fail(error: Error): void {
 		this.#failure ??= error;
 		for (const waiter of this.#waiters) waiter.reject(error);
@@ -343,6 +352,24 @@ class XsBridgeServer implements XsNode {
 					reply.u16(keys.length);
 					for (const key of keys) reply.string(key);
 				}
+				break;
+			}
+			case REQUEST.flashRead: {
+				const offset = request.u32();
+				const length = request.u32();
+				let data: ArrayBuffer | undefined;
+				if (attempt(reply, () => data = this.#flash().read(offset, length))) reply.bytes(new Uint8Array(data!));
+				break;
+			}
+			case REQUEST.flashWrite: {
+				const offset = request.u32();
+				const length = request.u32();
+				attempt(reply, () => this.#flash().write(offset, length, request.rest()));
+				break;
+			}
+			case REQUEST.flashErase: {
+				const sector = request.u32();
+				attempt(reply, () => this.#flash().erase(sector));
 				break;
 			}
 			case REQUEST.log:
