@@ -172,8 +172,8 @@ export class MqttClient implements MqttEvents {
 	}
 
 	/**
-	 * Queues a message; it goes out as soon as the connection, the in-flight window and the socket allow,
-	 * and is kept across reconnects until acknowledged (QoS 1). Returns the packet identifier (QoS 1), 0 (QoS 0),
+	 * Queues a message; it goes out from the client's next timer turn, or as soon as the connection, the
+	 * in-flight window and the socket allow, and is kept across reconnects until acknowledged (QoS 1). Returns the packet identifier (QoS 1), 0 (QoS 0),
 	 * or -1 when a QoS 0 message was dropped at once because the outbox is full of QoS 1. Throws a
 	 * RangeError/TypeError for an invalid topic, QoS or payload, and after close().
 	 */

@@ -28,6 +28,11 @@
  * broker never sends it again. Both stop taking frames from the socket: what the app has not seen is
  * not acknowledged, and the broker keeps it for the next connection.
  *
+ * Calls from the app only queue: publish, subscribe, unsubscribe, and reconnect or close of a live
+ * connection set `nextDeadline` to now, and the owner's next `tick`, from a timer turn of its own, writes.
+ * So no app call stack (a config document applied inside a message handler, a sensor found) ever also
+ * holds the pump and the socket's write: on the ESP8266 that depth is what sizes the XS stack.
+ *
  * Backpressure: each PUBACK is written as soon as its handler returns. When the socket has no room, it
  * waits in a ring of MAX_OWED_ACKS; with the ring full the session stops taking frames (`receiving`
  * turns false and the owner stops reading the socket), so TCP flow control holds the broker back until
@@ -180,6 +185,8 @@ export class Session {
 	#holding = false;
 	/** An onMessage/onOversize handler is running: the connection must outlive it, to acknowledge. */
 	#delivering = false;
+	/** The app queued something: the next tick pumps (see above). */
+	#owesPump = false;
 	// Made once: the pump runs several times per message, and a closure per run is garbage on a 32 KB heap.
 	readonly #allocate = () => this.#allocateId();
 	readonly #sendFrame = (frame: Uint8Array) => this.#send(frame);
@@ -257,7 +264,7 @@ export class Session {
 		if (state === ACTIVE) {
 			this.#state = SWITCHING;
 			this.#since = now;
-			this.#pump();
+			this.#owesPump = true;
 			return;
 		}
 		this.#teardown();
@@ -275,7 +282,7 @@ export class Session {
 		if (this.#state === ACTIVE || this.#state === SWITCHING) {
 			this.#state = CLOSING;
 			this.#since = now;
-			this.#pump();
+			this.#owesPump = true;
 			return;
 		}
 		this.#teardown();
@@ -353,15 +360,18 @@ export class Session {
 				return;
 			case AWAIT_CONNACK:
 				if (this.#due(this.#since + this.#connackTimeout)) this.#fail("connack-timeout", "no CONNACK");
+				else this.#pump();
 				return;
 			case CLOSING:
 				if (this.#due(this.#since + this.#connackTimeout)) {
 					this.#teardown();
 					this.#finish(true);
 				}
+				else this.#pump();
 				return;
 			case SWITCHING:
 				if (this.#due(this.#since + this.#connackTimeout)) this.#switch();
+				else this.#pump();
 				return;
 			case ACTIVE:
 				break;
@@ -384,6 +394,7 @@ export class Session {
 
 	/** The earliest tick at which `tick` has something to do, or undefined. */
 	nextDeadline(): number | undefined {
+		if (this.#owesPump && this.#state >= AWAIT_CONNACK) return this.#now;
 		switch (this.#state) {
 			case WAITING: return this.#since;
 			case CONNECTING: return this.#since + this.#connectTimeout;
@@ -436,7 +447,7 @@ export class Session {
 		}
 		else {
 			encodePublish(this.#outbox.bytes, offset, topic, topicLength, payload, payloadLength, qos, retain, false, id);
-			this.#pump();
+			this.#owesPump = true;
 		}
 		this.#flushDrops();
 		return offset === REFUSED ? -1 : id;
@@ -447,14 +458,14 @@ export class Session {
 		this.#now = now;
 		if (qos !== 0 && qos !== 1) throw new RangeError("qos must be 0 or 1");
 		this.#subscriptions.subscribe(filters, qos);
-		this.#pump();
+		this.#owesPump = true;
 	}
 
 	/** Unsubscribes from `filters`, now or as soon as connected. */
 	unsubscribe(filters: readonly string[], now: number): void {
 		this.#now = now;
 		this.#subscriptions.unsubscribe(filters);
-		this.#pump();
+		this.#owesPump = true;
 	}
 
 	#due(deadline: number): boolean {
@@ -666,6 +677,7 @@ export class Session {
 
 	/** Writes what is due, then reports any message that had to go. */
 	#pump(): void {
+		this.#owesPump = false;
 		this.#writeDue();
 		if (this.#drops.length) this.#flushDrops();
 	}

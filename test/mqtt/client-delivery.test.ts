@@ -292,8 +292,10 @@ describe("packet identifiers", () => {
 		const { s, writes } = session();
 		assert.equal(s.publish("t", "", 1, false, 0), 1);
 		s.subscribe(["f"], 1, 0);
+		// A SUBSCRIBE takes its identifier when written, on the owner's next tick.
+		s.tick(0);
 		assert.equal(s.publish("t", "", 1, false, 0), 3);
-		assert.equal(toHex(writes[1]), toHex(subscribe(2, "f", 1)));
+		assert.equal(toHex(writes[0]), toHex(subscribe(2, "f", 1)));
 		s.onBytes(suback(2, 1), 0);
 	});
 
@@ -302,9 +304,11 @@ describe("packet identifiers", () => {
 		assert.equal(s.publish("t", "", 1, false, 0), 1); // stays in flight
 		for (let id = 2; id <= 65_535; id++) {
 			assert.equal(s.publish("t", "", 1, false, 0), id);
+			s.tick(0);
 			s.onBytes(puback(id), 0);
 		}
 		assert.equal(s.publish("t", "", 1, false, 0), 2, "1 is still in flight");
+		s.tick(0);
 		s.onBytes(puback(2), 0);
 		s.onBytes(puback(1), 0);
 		assert.equal(s.publish("t", "", 1, false, 0), 3);
