@@ -278,12 +278,29 @@ export class MqttClient implements MqttEvents {
 		this.#arm();
 	}
 
-	/** Reads what the socket holds if the session takes it now; otherwise it stays there and TCP holds the broker back. */
+	/**
+	 * Hands the app each message the session holds, from this frame, so its handler (a config document
+	 * applied, then announced) has nothing of the session's under it; then reads what the socket holds if
+	 * the session takes it now (otherwise it stays there and TCP holds the broker back), and so on.
+	 */
 	#read(): void {
-		if (!this.#unread || !this.#session.receiving) return;
-		this.#unread = false;
-		const data = this.#socket!.read();
-		if (data) this.#session.onBytes(new Uint8Array(data), this.#clock.ticks());
+		const session = this.#session;
+		for (;;) {
+			for (let message = session.inbound; message; message = session.inbound) {
+				try {
+					if ("length" in message) this.onOversize?.(message);
+					else this.onMessage?.(message);
+				}
+				catch (error) {
+					session.handlerThrew(error);
+				}
+				session.delivered(this.#clock.ticks());
+			}
+			if (!this.#unread || !session.receiving) return;
+			this.#unread = false;
+			const data = this.#socket!.read();
+			if (data) session.onBytes(new Uint8Array(data), this.#clock.ticks());
+		}
 	}
 
 	#close(): void {

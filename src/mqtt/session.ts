@@ -30,8 +30,10 @@
  *
  * Calls from the app only queue: publish, subscribe, unsubscribe, and reconnect or close of a live
  * connection set `nextDeadline` to now, and the owner's next `tick`, from a timer turn of its own, writes.
- * So no app call stack (a config document applied inside a message handler, a sensor found) ever also
- * holds the pump and the socket's write: on the ESP8266 that depth is what sizes the XS stack.
+ * Incoming messages go the other way round: the session stops at each PUBLISH and holds it as `inbound`,
+ * and the owner hands it to the app from its own frame, then calls `delivered`. So no app call stack (a
+ * config document applied inside a message handler, a sensor found) also holds the session's frames or
+ * the socket's write: on the ESP8266 that depth is what sizes the XS stack.
  *
  * Backpressure: each PUBACK is written as soon as its handler returns. When the socket has no room, it
  * waits in a ring of MAX_OWED_ACKS; with the ring full the session stops taking frames (`receiving`
@@ -58,7 +60,7 @@ import { Backoff } from "./backoff";
 import type { BackoffOptions } from "./backoff";
 import { MqttError, REFUSALS } from "./errors";
 import type { MqttReason } from "./errors";
-import type { MqttCounters, MqttDrop, MqttEvents } from "./events";
+import type { MqttCounters, MqttDrop, MqttEvents, MqttMessage, MqttOversize } from "./events";
 import { Outbox, REFUSED } from "./outbox";
 import type { OutboxOptions } from "./outbox";
 import { Subscriptions } from "./subscriptions";
@@ -183,8 +185,11 @@ export class Session {
 	#flushing = false;
 	/** The reader holds frames not yet handled: the owner must not push more. */
 	#holding = false;
-	/** An onMessage/onOversize handler is running: the connection must outlive it, to acknowledge. */
+	/** `inbound` is with the app: the connection must outlive its handler, to acknowledge. */
 	#delivering = false;
+	#inbound: MqttMessage | MqttOversize | undefined;
+	/** The packet identifier `inbound` is acknowledged with; 0 for QoS 0. */
+	#inboundId = 0;
 	/** The app queued something: the next tick pumps (see above). */
 	#owesPump = false;
 	// Made once: the pump runs several times per message, and a closure per run is garbage on a 32 KB heap.
@@ -341,9 +346,9 @@ export class Session {
 			if (result < 0) return this.#fail("protocol", codecErrorText(result));
 			const packet = decodeFromBroker(reader.header, reader.bytes, reader.start, reader.end);
 			if (typeof packet === "number") return this.#fail("protocol", codecErrorText(packet));
-			if (result === OVERSIZE) this.#handle(packet as PublishPacket, reader.length);
+			if (result === OVERSIZE) this.#take(packet as PublishPacket, reader.length);
 			else this.#receive(packet);
-			if (generation !== this.#generation || this.#state < AWAIT_CONNACK) return;
+			if (this.#inbound || generation !== this.#generation || this.#state < AWAIT_CONNACK) return;
 		}
 		this.#pump();
 	}
@@ -541,7 +546,7 @@ export class Session {
 		}
 		switch (packet.type) {
 			case PUBLISH:
-				return this.#handle(packet, 0);
+				return this.#take(packet, 0);
 			case PUBACK:
 				if (!this.#outbox.ack(packet.id)) {
 					this.counters.unknownAcks++;
@@ -573,33 +578,52 @@ export class Session {
 		if (generation === this.#generation) this.#pump();
 	}
 
-	/** Hands an incoming PUBLISH (`oversize`: its length when only its head was kept) to the app, then acknowledges it. */
-	#handle(packet: PublishPacket, oversize: number): void {
+	/** Holds an incoming PUBLISH (`oversize`: its length when only its head was kept) as `inbound` for the app. */
+	#take(packet: PublishPacket, oversize: number): void {
 		if (packet.qos === 2) return this.#fail("protocol", "QoS 2 PUBLISH, but nothing was subscribed above QoS 1");
-		const { topic, payload, qos, retain, dup, id } = packet;
-		const generation = this.#generation;
+		const { topic, payload, qos, retain, dup } = packet;
 		this.#delivering = true;
-		try {
-			if (oversize) {
-				this.counters.oversize++;
-				this.#log?.("warn", `mqtt: skipped a ${oversize} byte PUBLISH on "${topic}" (maxPacket is smaller)`);
-				this.#events.onOversize?.({ topic, qos, retain, dup, length: oversize });
-			}
-			else {
-				this.counters.received++;
-				// A frame reassembled in the reader's buffer is overwritten by the next one, so its payload is copied;
-				// one that arrived whole lies in the caller's chunk, which is never reused, and is handed over as is.
-				this.#events.onMessage?.({ topic, payload: this.#reader.reassembled ? payload.slice() : payload, qos, retain, dup });
-			}
+		this.#inboundId = qos ? packet.id : 0;
+		if (oversize) {
+			this.counters.oversize++;
+			this.#log?.("warn", `mqtt: skipped a ${oversize} byte PUBLISH on "${topic}" (maxPacket is smaller)`);
+			this.#inbound = { topic, qos, retain, dup, length: oversize };
 		}
-		catch (error) {
-			this.counters.handlerErrors++;
-			this.#log?.("error", `mqtt: ${oversize ? "onOversize" : "onMessage"} for "${topic}" threw: ${error}`);
+		else {
+			this.counters.received++;
+			// A frame reassembled in the reader's buffer is overwritten by the next one, so its payload is copied;
+			// one that arrived whole lies in the caller's chunk, which is never reused, and is handed over as is.
+			this.#inbound = { topic, payload: this.#reader.reassembled ? payload.slice() : payload, qos, retain, dup };
 		}
+	}
+
+	/**
+	 * The message for the app, held until `delivered`: a whole one, or the head of one over maxPacket
+	 * (`length` set, for onOversize).
+	 */
+	get inbound(): MqttMessage | MqttOversize | undefined {
+		return this.#inbound;
+	}
+
+	/** The app's handler for `inbound` threw `error`: counted and logged; the message is acknowledged all the same. */
+	handlerThrew(error: unknown): void {
+		const inbound = this.#inbound!;
+		this.counters.handlerErrors++;
+		this.#log?.("error", `mqtt: ${"length" in inbound ? "onOversize" : "onMessage"} for "${inbound.topic}" threw: ${error}`);
+	}
+
+	/** The app's handler for `inbound` returned: acknowledges it (on the same connection), then goes on with what the reader holds. */
+	delivered(now: number): void {
+		this.#now = now;
+		this.#inbound = undefined;
 		this.#delivering = false;
-		if (!qos || generation !== this.#generation) return;
-		this.#owed[(this.#owedHead + this.#owedCount++) % MAX_OWED_ACKS] = id;
-		this.#writeAcks();
+		// A handler cannot bring a new connection up, so a live state is the same connection.
+		if (this.#state < ACTIVE) return;
+		if (this.#inboundId) {
+			this.#owed[(this.#owedHead + this.#owedCount++) % MAX_OWED_ACKS] = this.#inboundId;
+			this.#writeAcks();
+		}
+		this.#process();
 	}
 
 	/** Writes owed PUBACKs, oldest first, while the socket has room; true when none is left. */
