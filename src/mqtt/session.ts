@@ -29,7 +29,8 @@
  * not acknowledged, and the broker keeps it for the next connection.
  *
  * Calls from the app only queue: publish, subscribe, unsubscribe, and reconnect or close of a live
- * connection set `nextDeadline` to now, and the owner's next `tick`, from a timer turn of its own, writes.
+ * connection set `nextDeadline` to now, and the owner's next `tick`, from a timer turn of its own, writes;
+ * so does what incoming frames make due (PUBACKs aside, written as each handler returns).
  * Incoming messages go the other way round: the session stops at each PUBLISH and holds it as `inbound`,
  * and the owner hands it to the app from its own frame, then calls `delivered`. So no app call stack (a
  * config document applied inside a message handler, a sensor found) also holds the session's frames or
@@ -374,7 +375,9 @@ export class Session {
 			else this.#receive(packet);
 			if (this.#inbound || generation !== this.#generation || this.#state < AWAIT_CONNACK) return;
 		}
-		this.#pump();
+		// What the frames made due (subscriptions after CONNACK, the next messages a PUBACK let into the window,
+		// a DISCONNECT once handlers are done) is written on the owner's next tick, not under the socket's read.
+		this.#owesPump = true;
 	}
 
 	/** Acts on every deadline that has passed. */
@@ -597,9 +600,7 @@ export class Session {
 		this.#everConnected = true;
 		this.#subscriptions.connected(sessionPresent);
 		this.#log?.("debug", `mqtt: connected (session present: ${sessionPresent})`);
-		const generation = this.#generation;
 		this.#events.onConnect?.({ sessionPresent });
-		if (generation === this.#generation) this.#pump();
 	}
 
 	/** Holds an incoming PUBLISH (`oversize`: its length when only its head was kept) as `inbound` for the app. */
