@@ -192,7 +192,7 @@ export class Session {
 	#inbound: MqttMessage | MqttOversize | undefined;
 	/** The packet identifier `inbound` is acknowledged with; 0 for QoS 0. */
 	#inboundId = 0;
-	/** The app queued something: the next tick pumps (see above). */
+	/** Something was queued or made due: the next tick pumps (see above). */
 	#owesPump = false;
 	/**
 	 * What the outbox and the subscriptions call back into: a class of the session's own, so it reaches its
