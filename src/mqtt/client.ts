@@ -78,7 +78,7 @@ function bytesOf(value: Uint8Array | string): Uint8Array {
 	return typeof value === "string" ? encodeUtf8(value) : value;
 }
 
-function connectOptions(settings: MqttConnectSettings, previous?: ConnectOptions): ConnectOptions {
+function connectOptions(settings: MqttConnectSettings, previous?: Readonly<ConnectOptions>): ConnectOptions {
 	const will = settings.will === undefined ? previous?.will : settings.will === null ? undefined : {
 		topic: settings.will.topic,
 		payload: bytesOf(settings.will.payload ?? ""),
@@ -140,7 +140,6 @@ export class MqttClient implements MqttEvents {
 	readonly #clock: Clock;
 	readonly #dns: Resolver;
 	#socketOptions: SocketOptions;
-	#connect: ConnectOptions;
 	#host: string;
 	#port: number;
 	#socket: Tcp | undefined;
@@ -166,10 +165,9 @@ export class MqttClient implements MqttEvents {
 		this.onError = options.onError;
 		this.onDrop = options.onDrop;
 		this.onPublished = options.onPublished;
-		this.#connect = connectOptions(options);
 		const { inflight, outbox, maxPacket, maxSubscriptions, backoff, stableAfter, connectTimeout, connackTimeout, ackTimeout, random, log } = options;
 		this.#session = new Session({
-			...this.#connect, inflight, outbox, maxPacket, maxSubscriptions, backoff, stableAfter, connectTimeout,
+			...connectOptions(options), inflight, outbox, maxPacket, maxSubscriptions, backoff, stableAfter, connectTimeout,
 			connackTimeout, ackTimeout, random, log,
 		}, new MqttClient.#Host(this), this);
 		this.#session.start(this.#clock.ticks());
@@ -222,10 +220,9 @@ export class MqttClient implements MqttEvents {
 	 * the outbox and the subscriptions. Throws, changing nothing, when they are invalid.
 	 */
 	reconfigure(settings: MqttConnectSettings, socket?: SocketOptions): void {
-		const connect = connectOptions(settings, this.#connect);
+		const connect = connectOptions(settings, this.#session.connectOptions);
 		const port = checkPort(settings.port ?? this.#port);
 		this.#session.configure(connect);
-		this.#connect = connect;
 		this.#socketOptions = socket ?? this.#socketOptions;
 		this.#host = settings.host ?? this.#host;
 		this.#port = port;

@@ -276,6 +276,11 @@ export class Session {
 		if (this.#state === IDLE) this.#open();
 	}
 
+	/** The CONNECT settings in force (the client's reconfigure starts from them). */
+	get connectOptions(): Readonly<ConnectOptions> {
+		return this.#connect;
+	}
+
 	/** New CONNECT settings, used from the next connection on. Throws (and changes nothing) when they are invalid. */
 	configure(options: ConnectOptions): void {
 		this.#connect = Session.#checkConnect(options);
