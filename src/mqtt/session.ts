@@ -123,16 +123,6 @@ export interface SessionOptions extends ConnectOptions {
 	log?: Log;
 }
 
-/** What onDrop reports about the PUBLISH stored at `offset` (well-formed: this session encoded it). */
-function describeStored(bytes: Uint8Array, offset: number, reason: MqttDrop["reason"]): MqttDrop {
-	const qos = ((bytes[offset] >> 1) & 3) as QoS;
-	let i = offset + 1;
-	while (bytes[i++] & 0x80);
-	const topicEnd = i + 2 + ((bytes[i] << 8) | bytes[i + 1]);
-	const topic = readUtf8(bytes, i + 2, topicEnd) ?? "";
-	return { topic, qos, id: qos ? (bytes[topicEnd] << 8) | bytes[topicEnd + 1] : 0, reason };
-}
-
 function positive(value: number | undefined, fallback: number, name: string): number {
 	const result = value ?? fallback;
 	if (!(result > 0) || !Number.isFinite(result)) throw new RangeError(`${name} must be a positive number`);
@@ -207,7 +197,8 @@ export class Session {
 		}
 
 		evicted(offset: number): void {
-			this.#session.#evicted(offset);
+			// A tail call: one frame less under a publish that evicts.
+			return this.#session.#evicted(offset);
 		}
 
 		allocateId(): number {
@@ -388,6 +379,7 @@ export class Session {
 	/** Acts on every deadline that has passed. */
 	tick(now: number): void {
 		this.#now = now;
+		if (this.#drops.length) this.#flushDrops();
 		switch (this.#state) {
 			case WAITING:
 				if (this.#due(this.#since)) this.#open();
@@ -431,7 +423,7 @@ export class Session {
 
 	/** The earliest tick at which `tick` has something to do, or undefined. */
 	nextDeadline(): number | undefined {
-		if (this.#owesPump && this.#state >= AWAIT_CONNACK) return this.#now;
+		if (this.#drops.length || (this.#owesPump && this.#state >= AWAIT_CONNACK)) return this.#now;
 		switch (this.#state) {
 			case WAITING: return this.#since;
 			case CONNECTING: return this.#since + this.#connectTimeout;
@@ -486,7 +478,6 @@ export class Session {
 			encodePublish(this.#outbox.bytes, offset, topic, topicLength, payload, payloadLength, qos, retain, false, id);
 			this.#owesPump = true;
 		}
-		this.#flushDrops();
 		return offset === REFUSED ? -1 : id;
 	}
 
@@ -690,12 +681,30 @@ export class Session {
 		}
 	}
 
+	/**
+	 * Notes what onDrop will report about the PUBLISH the outbox is evicting at `offset` (well-formed: this
+	 * session encoded it). Read here, inside the outbox's append, and not in a helper: a publish that evicts
+	 * is the deepest call under the app's own stack.
+	 */
 	#evicted(offset: number): void {
+		const bytes = this.#outbox.bytes;
+		const qos = ((bytes[offset] >> 1) & 3) as QoS;
+		let i = offset + 1;
+		while (bytes[i++] & 0x80);
+		const topicEnd = i + 2 + ((bytes[i] << 8) | bytes[i + 1]);
 		this.counters.dropped++;
-		this.#drops.push(describeStored(this.#outbox.bytes, offset, this.#dropReason));
+		this.#drops.push({
+			topic: readUtf8(bytes, i + 2, topicEnd) ?? "",
+			qos,
+			id: qos ? (bytes[topicEnd] << 8) | bytes[topicEnd + 1] : 0,
+			reason: this.#dropReason,
+		});
 	}
 
-	/** Reports drops after the call that caused them (publish, a write, close), so onDrop may publish again. */
+	/**
+	 * Reports drops after the call that caused them (from the owner's next tick for a publish, after a write
+	 * or close), so onDrop may publish again.
+	 */
 	#flushDrops(): void {
 		if (this.#flushing) return;
 		this.#flushing = true;
