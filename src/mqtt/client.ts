@@ -296,17 +296,18 @@ export class MqttClient implements MqttEvents {
 	}
 
 	/**
-	 * Hands the app each message the session holds, from this frame, so its handler (a config document
-	 * applied, then announced) has nothing of the session's under it; then reads what the socket holds if
+	 * Hands the app each message, and each accepted connection, the session holds, from this frame, so its
+	 * handler (a config document applied, then announced) has nothing of the session's under it; then reads what the socket holds if
 	 * the session takes it now (otherwise it stays there and TCP holds the broker back), and so on.
 	 */
 	#read(): void {
 		const session = this.#session;
 		for (;;) {
-			for (let message = session.inbound; message; message = session.inbound) {
+			for (let inbound = session.inbound; inbound; inbound = session.inbound) {
 				try {
-					if ("length" in message) this.onOversize?.(message);
-					else this.onMessage?.(message);
+					if ("sessionPresent" in inbound) this.onConnect?.(inbound);
+					else if ("length" in inbound) this.onOversize?.(inbound);
+					else this.onMessage?.(inbound);
 				}
 				catch (error) {
 					session.handlerThrew(error);

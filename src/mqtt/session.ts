@@ -31,8 +31,8 @@
  * Calls from the app only queue: publish, subscribe, unsubscribe, and reconnect or close of a live
  * connection set `nextDeadline` to now, and the owner's next `tick`, from a timer turn of its own, writes;
  * so does what incoming frames make due (PUBACKs aside, written as each handler returns).
- * Incoming messages go the other way round: the session stops at each PUBLISH and holds it as `inbound`,
- * and the owner hands it to the app from its own frame, then calls `delivered`. So no app call stack (a
+ * Incoming messages go the other way round: the session stops at each PUBLISH, and at CONNACK, and holds
+ * it as `inbound`; the owner hands it to the app from its own frame, then calls `delivered`. So no app call stack (a
  * config document applied inside a message handler, a sensor found) also holds the session's frames or
  * the socket's write: on the ESP8266 that depth is what sizes the XS stack.
  *
@@ -123,6 +123,9 @@ export interface SessionOptions extends ConnectOptions {
 	log?: Log;
 }
 
+/** What the owner hands to the app: a message, the head of one over maxPacket (`length`), or an accepted connection (`sessionPresent`). */
+export type Inbound = MqttMessage | MqttOversize | { sessionPresent: boolean };
+
 function positive(value: number | undefined, fallback: number, name: string): number {
 	const result = value ?? fallback;
 	if (!(result > 0) || !Number.isFinite(result)) throw new RangeError(`${name} must be a positive number`);
@@ -179,7 +182,7 @@ export class Session {
 	#holding = false;
 	/** `inbound` is with the app: the connection must outlive its handler, to acknowledge. */
 	#delivering = false;
-	#inbound: MqttMessage | MqttOversize | undefined;
+	#inbound: Inbound | undefined;
 	/** The packet identifier `inbound` is acknowledged with; 0 for QoS 0. */
 	#inboundId = 0;
 	/** Something was queued or made due: the next tick pumps (see above). */
@@ -596,7 +599,9 @@ export class Session {
 		this.#everConnected = true;
 		this.#subscriptions.connected(sessionPresent);
 		this.#log?.("debug", `mqtt: connected (session present: ${sessionPresent})`);
-		this.#events.onConnect?.({ sessionPresent });
+		// onConnect publishes a burst (into a full outbox after an outage): from the owner's frame, like a message.
+		this.#inboundId = 0;
+		this.#inbound = { sessionPresent };
 	}
 
 	/** Holds an incoming PUBLISH (`oversize`: its length when only its head was kept) as `inbound` for the app. */
@@ -618,19 +623,17 @@ export class Session {
 		}
 	}
 
-	/**
-	 * The message for the app, held until `delivered`: a whole one, or the head of one over maxPacket
-	 * (`length` set, for onOversize).
-	 */
-	get inbound(): MqttMessage | MqttOversize | undefined {
+	/** What the owner is to hand to the app now (onConnect, onMessage or onOversize), held until `delivered`. */
+	get inbound(): Inbound | undefined {
 		return this.#inbound;
 	}
 
-	/** The app's handler for `inbound` threw `error`: counted and logged; the message is acknowledged all the same. */
+	/** The app's handler for `inbound` threw `error`: counted and logged; a message is acknowledged all the same. */
 	handlerThrew(error: unknown): void {
 		const inbound = this.#inbound!;
 		this.counters.handlerErrors++;
-		this.#log?.("error", `mqtt: ${"length" in inbound ? "onOversize" : "onMessage"} for "${inbound.topic}" threw: ${error}`);
+		const handler = "sessionPresent" in inbound ? "onConnect" : `${"length" in inbound ? "onOversize" : "onMessage"} for "${inbound.topic}"`;
+		this.#log?.("error", `mqtt: ${handler} threw: ${error}`);
 	}
 
 	/** The app's handler for `inbound` returned: acknowledges it (on the same connection), then goes on with what the reader holds. */

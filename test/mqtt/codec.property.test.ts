@@ -174,8 +174,8 @@ describe("hostile input", () => {
 		// The owner's part: hand each message to an app that publishes from its handler, to churn the outbox under hostile input.
 		const bytes = (chunk: Uint8Array) => {
 			session.onBytes(chunk, now);
-			for (let message = session.inbound; message; message = session.inbound) {
-				if (message.topic.length % 3 === 0) session.publish("echo", "x", 1, false, now);
+			for (let inbound = session.inbound; inbound; inbound = session.inbound) {
+				if ("topic" in inbound && inbound.topic.length % 3 === 0) session.publish("echo", "x", 1, false, now);
 				session.delivered(now);
 			}
 		};
