@@ -2,7 +2,8 @@
  * The MQTT 3.1.1 client: thin glue between the sans-I/O Session and the host. It owns the socket (an
  * ECMA-419 TCP `io` class), resolves the broker's name through the injected Resolver, keeps ONE timer on
  * the injected Clock at the session's next deadline, and passes every socket event to the session with
- * the current tick. Nothing blocks and nothing spins.
+ * the current tick. Nothing blocks and nothing spins. The app's handlers run from this client's frames and
+ * its writes go out from its timer, so the session's frames are never under the app's (see session.ts).
  *
  *	const client = new MqttClient({ host: "broker.local", id: "node-1", socket: { io: TCP }, dns, clock,
  *		onMessage({ topic, payload }) { ... } });
@@ -190,10 +191,11 @@ export class MqttClient implements MqttEvents {
 	}
 
 	/**
-	 * Queues a message; it goes out from the client's next timer turn, or as soon as the connection, the
-	 * in-flight window and the socket allow, and is kept across reconnects until acknowledged (QoS 1). Returns the packet identifier (QoS 1), 0 (QoS 0),
-	 * or -1 when a QoS 0 message was dropped at once because the outbox is full of QoS 1. Throws a
-	 * RangeError/TypeError for an invalid topic, QoS or payload, and after close().
+	 * Queues a message; it goes out on the client's next timer turn, or later when the connection, the
+	 * in-flight window and the socket allow, and is kept across reconnects until acknowledged (QoS 1).
+	 * Returns the packet identifier (QoS 1), 0 (QoS 0), or -1 when a QoS 0 message was dropped at once
+	 * because the outbox is full of QoS 1. Throws a RangeError/TypeError for an invalid topic, QoS or
+	 * payload, and after close().
 	 */
 	publish(topic: string, payload: Uint8Array | string, options: PublishOptions = {}): number {
 		try {
@@ -297,8 +299,9 @@ export class MqttClient implements MqttEvents {
 
 	/**
 	 * Hands the app each message, and each accepted connection, the session holds, from this frame, so its
-	 * handler (a config document applied, then announced) has nothing of the session's under it; then reads what the socket holds if
-	 * the session takes it now (otherwise it stays there and TCP holds the broker back), and so on.
+	 * handler (a config document applied, then announced) has nothing of the session's under it; then reads
+	 * what the socket holds if the session takes it now (otherwise it stays there and TCP holds the broker
+	 * back), and so on.
 	 */
 	#read(): void {
 		const session = this.#session;
