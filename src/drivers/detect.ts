@@ -82,6 +82,9 @@ const AHT20_BIT4 = 0x10;
 const HTU21D_HUMIDITY_BIT = 0x02;
 
 function* probeAll(bus: I2CBus): Steps<Detected[]> {
+	// Probing starts on a timer turn of its own, not on the caller's stack: at boot that is main's module
+	// body and the node's constructor, and with the probes on top it was the deepest XS stack of all.
+	yield 0;
 	const found: Detected[] = [];
 	for (const address of ADDRESSES) {
 		const detected = yield* probe(bus, address);

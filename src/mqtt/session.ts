@@ -28,6 +28,14 @@
  * broker never sends it again. Both stop taking frames from the socket: what the app has not seen is
  * not acknowledged, and the broker keeps it for the next connection.
  *
+ * Calls from the app only queue: publish, subscribe, unsubscribe, and reconnect or close of a live
+ * connection set `nextDeadline` to now, and the owner's next `tick`, from a timer turn of its own, writes;
+ * so does what incoming frames make due (PUBACKs aside, written as each handler returns).
+ * Incoming messages go the other way round: the session stops at each PUBLISH, and at CONNACK, and holds
+ * it as `inbound`; the owner hands it to the app from its own frame, then calls `delivered`. So no app call stack (a
+ * config document applied inside a message handler, a sensor found) also holds the session's frames or
+ * the socket's write: on the ESP8266 that depth is what sizes the XS stack.
+ *
  * Backpressure: each PUBACK is written as soon as its handler returns. When the socket has no room, it
  * waits in a ring of MAX_OWED_ACKS; with the ring full the session stops taking frames (`receiving`
  * turns false and the owner stops reading the socket), so TCP flow control holds the broker back until
@@ -53,10 +61,11 @@ import { Backoff } from "./backoff";
 import type { BackoffOptions } from "./backoff";
 import { MqttError, REFUSALS } from "./errors";
 import type { MqttReason } from "./errors";
-import type { MqttCounters, MqttDrop, MqttEvents } from "./events";
+import type { MqttCounters, MqttDrop, MqttEvents, MqttMessage, MqttOversize } from "./events";
 import { Outbox, REFUSED } from "./outbox";
-import type { OutboxOptions } from "./outbox";
+import type { OutboxOptions, OutboxOwner } from "./outbox";
 import { Subscriptions } from "./subscriptions";
+import type { SubscriptionsOwner } from "./subscriptions";
 import { checkTopicName } from "./topic";
 
 const IDLE = 0;
@@ -114,15 +123,8 @@ export interface SessionOptions extends ConnectOptions {
 	log?: Log;
 }
 
-/** What onDrop reports about the PUBLISH stored at `offset` (well-formed: this session encoded it). */
-function describeStored(bytes: Uint8Array, offset: number, reason: MqttDrop["reason"]): MqttDrop {
-	const qos = ((bytes[offset] >> 1) & 3) as QoS;
-	let i = offset + 1;
-	while (bytes[i++] & 0x80);
-	const topicEnd = i + 2 + ((bytes[i] << 8) | bytes[i + 1]);
-	const topic = readUtf8(bytes, i + 2, topicEnd) ?? "";
-	return { topic, qos, id: qos ? (bytes[topicEnd] << 8) | bytes[topicEnd + 1] : 0, reason };
-}
+/** What the owner hands to the app: a message, the head of one over maxPacket (`length`), or an accepted connection (`sessionPresent`). */
+export type Inbound = MqttMessage | MqttOversize | { sessionPresent: boolean };
 
 function positive(value: number | undefined, fallback: number, name: string): number {
 	const result = value ?? fallback;
@@ -178,11 +180,40 @@ export class Session {
 	#flushing = false;
 	/** The reader holds frames not yet handled: the owner must not push more. */
 	#holding = false;
-	/** An onMessage/onOversize handler is running: the connection must outlive it, to acknowledge. */
+	/** `inbound` is with the app: the connection must outlive its handler, to acknowledge. */
 	#delivering = false;
-	// Made once: the pump runs several times per message, and a closure per run is garbage on a 32 KB heap.
-	readonly #allocate = () => this.#allocateId();
-	readonly #sendFrame = (frame: Uint8Array) => this.#send(frame);
+	#inbound: Inbound | undefined;
+	/** The packet identifier `inbound` is acknowledged with; 0 for QoS 0. */
+	#inboundId = 0;
+	/** Something was queued or made due: the next tick pumps (see above). */
+	#owesPump = false;
+	/**
+	 * What the outbox and the subscriptions call back into: a class of the session's own, so it reaches its
+	 * private methods, with its methods shared on the prototype. Closures would be three per session, about
+	 * 21 slots (336 bytes on a 32-bit board); made per pump, garbage on a 32 KB heap.
+	 */
+	static readonly #Owner = class implements OutboxOwner, SubscriptionsOwner {
+		readonly #session: Session;
+
+		constructor(session: Session) {
+			this.#session = session;
+		}
+
+		evicted(offset: number): void {
+			// A tail call: one frame less under a publish that evicts.
+			return this.#session.#evicted(offset);
+		}
+
+		allocateId(): number {
+			return this.#session.#allocateId();
+		}
+
+		send(frame: Uint8Array): boolean {
+			return this.#session.#send(frame);
+		}
+	};
+
+	readonly #owner = new Session.#Owner(this);
 
 	constructor(options: SessionOptions, host: SessionHost, events: MqttEvents) {
 		this.#host = host;
@@ -190,7 +221,7 @@ export class Session {
 		this.#log = options.log;
 		this.#connect = Session.#checkConnect(options);
 		this.#reader = new FrameReader(positive(options.maxPacket, 2048, "maxPacket"));
-		this.#outbox = new Outbox(options.outbox ?? {}, (offset) => this.#evicted(offset));
+		this.#outbox = new Outbox(options.outbox ?? {}, this.#owner);
 		this.#backoff = new Backoff(options.backoff, options.random);
 		this.#window = positive(options.inflight, 8, "inflight");
 		this.#subscriptions = new Subscriptions(positive(options.maxSubscriptions, 16, "maxSubscriptions"));
@@ -239,6 +270,11 @@ export class Session {
 		if (this.#state === IDLE) this.#open();
 	}
 
+	/** The CONNECT settings in force (the client's reconfigure starts from them). */
+	get connectOptions(): Readonly<ConnectOptions> {
+		return this.#connect;
+	}
+
 	/** New CONNECT settings, used from the next connection on. Throws (and changes nothing) when they are invalid. */
 	configure(options: ConnectOptions): void {
 		this.#connect = Session.#checkConnect(options);
@@ -257,7 +293,7 @@ export class Session {
 		if (state === ACTIVE) {
 			this.#state = SWITCHING;
 			this.#since = now;
-			this.#pump();
+			this.#owesPump = true;
 			return;
 		}
 		this.#teardown();
@@ -275,7 +311,7 @@ export class Session {
 		if (this.#state === ACTIVE || this.#state === SWITCHING) {
 			this.#state = CLOSING;
 			this.#since = now;
-			this.#pump();
+			this.#owesPump = true;
 			return;
 		}
 		this.#teardown();
@@ -334,16 +370,19 @@ export class Session {
 			if (result < 0) return this.#fail("protocol", codecErrorText(result));
 			const packet = decodeFromBroker(reader.header, reader.bytes, reader.start, reader.end);
 			if (typeof packet === "number") return this.#fail("protocol", codecErrorText(packet));
-			if (result === OVERSIZE) this.#handle(packet as PublishPacket, reader.length);
+			if (result === OVERSIZE) this.#take(packet as PublishPacket, reader.length);
 			else this.#receive(packet);
-			if (generation !== this.#generation || this.#state < AWAIT_CONNACK) return;
+			if (this.#inbound || generation !== this.#generation || this.#state < AWAIT_CONNACK) return;
 		}
-		this.#pump();
+		// What the frames made due (subscriptions after CONNACK, the next messages a PUBACK let into the window,
+		// a DISCONNECT once handlers are done) is written on the owner's next tick, not under the socket's read.
+		this.#owesPump = true;
 	}
 
 	/** Acts on every deadline that has passed. */
 	tick(now: number): void {
 		this.#now = now;
+		if (this.#drops.length) this.#flushDrops();
 		switch (this.#state) {
 			case WAITING:
 				if (this.#due(this.#since)) this.#open();
@@ -353,15 +392,18 @@ export class Session {
 				return;
 			case AWAIT_CONNACK:
 				if (this.#due(this.#since + this.#connackTimeout)) this.#fail("connack-timeout", "no CONNACK");
+				else this.#pump();
 				return;
 			case CLOSING:
 				if (this.#due(this.#since + this.#connackTimeout)) {
 					this.#teardown();
 					this.#finish(true);
 				}
+				else this.#pump();
 				return;
 			case SWITCHING:
 				if (this.#due(this.#since + this.#connackTimeout)) this.#switch();
+				else this.#pump();
 				return;
 			case ACTIVE:
 				break;
@@ -384,6 +426,7 @@ export class Session {
 
 	/** The earliest tick at which `tick` has something to do, or undefined. */
 	nextDeadline(): number | undefined {
+		if (this.#drops.length || (this.#owesPump && this.#state >= AWAIT_CONNACK)) return this.#now;
 		switch (this.#state) {
 			case WAITING: return this.#since;
 			case CONNECTING: return this.#since + this.#connectTimeout;
@@ -436,9 +479,8 @@ export class Session {
 		}
 		else {
 			encodePublish(this.#outbox.bytes, offset, topic, topicLength, payload, payloadLength, qos, retain, false, id);
-			this.#pump();
+			this.#owesPump = true;
 		}
-		this.#flushDrops();
 		return offset === REFUSED ? -1 : id;
 	}
 
@@ -447,14 +489,14 @@ export class Session {
 		this.#now = now;
 		if (qos !== 0 && qos !== 1) throw new RangeError("qos must be 0 or 1");
 		this.#subscriptions.subscribe(filters, qos);
-		this.#pump();
+		this.#owesPump = true;
 	}
 
 	/** Unsubscribes from `filters`, now or as soon as connected. */
 	unsubscribe(filters: readonly string[], now: number): void {
 		this.#now = now;
 		this.#subscriptions.unsubscribe(filters);
-		this.#pump();
+		this.#owesPump = true;
 	}
 
 	#due(deadline: number): boolean {
@@ -530,7 +572,7 @@ export class Session {
 		}
 		switch (packet.type) {
 			case PUBLISH:
-				return this.#handle(packet, 0);
+				return this.#take(packet, 0);
 			case PUBACK:
 				if (!this.#outbox.ack(packet.id)) {
 					this.counters.unknownAcks++;
@@ -557,38 +599,55 @@ export class Session {
 		this.#everConnected = true;
 		this.#subscriptions.connected(sessionPresent);
 		this.#log?.("debug", `mqtt: connected (session present: ${sessionPresent})`);
-		const generation = this.#generation;
-		this.#events.onConnect?.({ sessionPresent });
-		if (generation === this.#generation) this.#pump();
+		// onConnect publishes a burst (into a full outbox after an outage): from the owner's frame, like a message.
+		this.#inboundId = 0;
+		this.#inbound = { sessionPresent };
 	}
 
-	/** Hands an incoming PUBLISH (`oversize`: its length when only its head was kept) to the app, then acknowledges it. */
-	#handle(packet: PublishPacket, oversize: number): void {
+	/** Holds an incoming PUBLISH (`oversize`: its length when only its head was kept) as `inbound` for the app. */
+	#take(packet: PublishPacket, oversize: number): void {
 		if (packet.qos === 2) return this.#fail("protocol", "QoS 2 PUBLISH, but nothing was subscribed above QoS 1");
-		const { topic, payload, qos, retain, dup, id } = packet;
-		const generation = this.#generation;
+		const { topic, payload, qos, retain, dup } = packet;
 		this.#delivering = true;
-		try {
-			if (oversize) {
-				this.counters.oversize++;
-				this.#log?.("warn", `mqtt: skipped a ${oversize} byte PUBLISH on "${topic}" (maxPacket is smaller)`);
-				this.#events.onOversize?.({ topic, qos, retain, dup, length: oversize });
-			}
-			else {
-				this.counters.received++;
-				// A frame reassembled in the reader's buffer is overwritten by the next one, so its payload is copied;
-				// one that arrived whole lies in the caller's chunk, which is never reused, and is handed over as is.
-				this.#events.onMessage?.({ topic, payload: this.#reader.reassembled ? payload.slice() : payload, qos, retain, dup });
-			}
+		this.#inboundId = qos ? packet.id : 0;
+		if (oversize) {
+			this.counters.oversize++;
+			this.#log?.("warn", `mqtt: skipped a ${oversize} byte PUBLISH on "${topic}" (maxPacket is smaller)`);
+			this.#inbound = { topic, qos, retain, dup, length: oversize };
 		}
-		catch (error) {
-			this.counters.handlerErrors++;
-			this.#log?.("error", `mqtt: ${oversize ? "onOversize" : "onMessage"} for "${topic}" threw: ${error}`);
+		else {
+			this.counters.received++;
+			// A frame reassembled in the reader's buffer is overwritten by the next one, so its payload is copied;
+			// one that arrived whole lies in the caller's chunk, which is never reused, and is handed over as is.
+			this.#inbound = { topic, payload: this.#reader.reassembled ? payload.slice() : payload, qos, retain, dup };
 		}
+	}
+
+	/** What the owner is to hand to the app now (onConnect, onMessage or onOversize), held until `delivered`. */
+	get inbound(): Inbound | undefined {
+		return this.#inbound;
+	}
+
+	/** The app's handler for `inbound` threw `error`: counted and logged; a message is acknowledged all the same. */
+	handlerThrew(error: unknown): void {
+		const inbound = this.#inbound!;
+		this.counters.handlerErrors++;
+		const handler = "sessionPresent" in inbound ? "onConnect" : `${"length" in inbound ? "onOversize" : "onMessage"} for "${inbound.topic}"`;
+		this.#log?.("error", `mqtt: ${handler} threw: ${error}`);
+	}
+
+	/** The app's handler for `inbound` returned: acknowledges it (on the same connection), then goes on with what the reader holds. */
+	delivered(now: number): void {
+		this.#now = now;
+		this.#inbound = undefined;
 		this.#delivering = false;
-		if (!qos || generation !== this.#generation) return;
-		this.#owed[(this.#owedHead + this.#owedCount++) % MAX_OWED_ACKS] = id;
-		this.#writeAcks();
+		// A handler cannot bring a new connection up, so a live state is the same connection.
+		if (this.#state < ACTIVE) return;
+		if (this.#inboundId) {
+			this.#owed[(this.#owedHead + this.#owedCount++) % MAX_OWED_ACKS] = this.#inboundId;
+			this.#writeAcks();
+		}
+		this.#process();
 	}
 
 	/** Writes owed PUBACKs, oldest first, while the socket has room; true when none is left. */
@@ -625,12 +684,30 @@ export class Session {
 		}
 	}
 
+	/**
+	 * Notes what onDrop will report about the PUBLISH the outbox is evicting at `offset` (well-formed: this
+	 * session encoded it). Read here, inside the outbox's append, and not in a helper: a publish that evicts
+	 * is the deepest call under the app's own stack.
+	 */
 	#evicted(offset: number): void {
+		const bytes = this.#outbox.bytes;
+		const qos = ((bytes[offset] >> 1) & 3) as QoS;
+		let i = offset + 1;
+		while (bytes[i++] & 0x80);
+		const topicEnd = i + 2 + ((bytes[i] << 8) | bytes[i + 1]);
 		this.counters.dropped++;
-		this.#drops.push(describeStored(this.#outbox.bytes, offset, this.#dropReason));
+		this.#drops.push({
+			topic: readUtf8(bytes, i + 2, topicEnd) ?? "",
+			qos,
+			id: qos ? (bytes[topicEnd] << 8) | bytes[topicEnd + 1] : 0,
+			reason: this.#dropReason,
+		});
 	}
 
-	/** Reports drops after the call that caused them (publish, a write, close), so onDrop may publish again. */
+	/**
+	 * Reports drops after the call that caused them (from the owner's next tick for a publish, after a write
+	 * or close), so onDrop may publish again.
+	 */
 	#flushDrops(): void {
 		if (this.#flushing) return;
 		this.#flushing = true;
@@ -666,6 +743,7 @@ export class Session {
 
 	/** Writes what is due, then reports any message that had to go. */
 	#pump(): void {
+		this.#owesPump = false;
 		this.#writeDue();
 		if (this.#drops.length) this.#flushDrops();
 	}
@@ -689,7 +767,7 @@ export class Session {
 			this.#pingPending = true;
 			this.#pingSentAt = this.#now;
 		}
-		if (state === ACTIVE && !this.#subscriptions.flush(this.#allocate, this.#sendFrame)) return;
+		if (state === ACTIVE && !this.#subscriptions.flush(this.#owner)) return;
 		const outbox = this.#outbox;
 		for (let i = outbox.next; i >= 0; i = outbox.next) {
 			const qos = outbox.qos(i);

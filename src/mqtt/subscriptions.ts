@@ -29,6 +29,12 @@ export interface AckResult {
 	code: number;
 }
 
+/** Where `flush` takes packet identifiers and writes frames (false when the socket has no room). */
+export interface SubscriptionsOwner {
+	allocateId(): number;
+	send(frame: Uint8Array): boolean;
+}
+
 export class Subscriptions {
 	readonly #entries = new Map<string, Entry>();
 	readonly #max: number;
@@ -85,18 +91,18 @@ export class Subscriptions {
 	}
 
 	/**
-	 * Sends every due SUBSCRIBE/UNSUBSCRIBE through `send` (which returns false when the socket has no room),
-	 * taking identifiers from `allocate`; stops at the first that does not fit. Returns whether all went.
+	 * Sends every due SUBSCRIBE/UNSUBSCRIBE through the owner, taking identifiers from it; stops at the first
+	 * that does not fit. Returns whether all went.
 	 */
-	flush(allocate: () => number, send: (frame: Uint8Array) => boolean): boolean {
+	flush(owner: SubscriptionsOwner): boolean {
 		if (!this.#due) return true;
 		for (const [filter, entry] of this.#entries) {
 			if (entry.state !== SUBSCRIBE_DUE && entry.state !== UNSUBSCRIBE_DUE) continue;
-			const id = entry.id || (entry.id = allocate());
+			const id = entry.id || (entry.id = owner.allocateId());
 			const frame = entry.state === SUBSCRIBE_DUE
 				? encode({ type: SUBSCRIBE, id, filters: [filter], qos: [entry.qos] })
 				: encode({ type: UNSUBSCRIBE, id, filters: [filter] });
-			if (!send(frame as Uint8Array)) return false;
+			if (!owner.send(frame as Uint8Array)) return false;
 			entry.state = entry.state === SUBSCRIBE_DUE ? SUBSCRIBE_SENT : UNSUBSCRIBE_SENT;
 			this.#inFlight++;
 		}

@@ -50,8 +50,12 @@ export class ScriptedConnection {
 		this.openedAt = network.clock.now;
 	}
 
-	/** Packets written since the last call, as hex strings. */
+	/**
+	 * Packets written since the last call, as hex strings, after the timer turn due now: the client
+	 * writes what the app queued from a 0 ms timer of its own.
+	 */
 	take(): string[] {
+		this.network.clock.advance(0);
 		const out = this.writes.slice(this.#read).map(toHex);
 		this.#read = this.writes.length;
 		return out;

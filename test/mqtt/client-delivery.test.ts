@@ -195,15 +195,17 @@ describe("outbox bound", () => {
 		client.publish("f", "1", { qos: 1 });
 		client.publish("g", "1", { qos: 1 });
 		assert.equal(client.publish("h", "0"), -1);
+		assert.equal(client.counters.dropped, 4);
+		assert.equal(client.queued, 4);
+		// Reported from the client's next timer turn (the one that also opens the connection), like everything a publish causes.
+		assert.deepEqual(seen.drops, []);
+		const connection = open();
 		assert.deepEqual(seen.drops, [
 			{ topic: "a", qos: 0, id: 0, reason: "full" },
 			{ topic: "c", qos: 0, id: 0, reason: "full" },
 			{ topic: "b", qos: 1, id: 1, reason: "full" },
 			{ topic: "h", qos: 0, id: 0, reason: "full" },
 		]);
-		assert.equal(client.counters.dropped, 4);
-		assert.equal(client.queued, 4);
-		const connection = open();
 		connection.send(connack(0));
 		clock.advance(0);
 		assert.deepEqual(connection.take(), [
@@ -219,15 +221,15 @@ describe("outbox bound", () => {
 		const payload = "x".repeat(13); // 2 + 2 + 1 topic + 2 id + 13 = 20 bytes per QoS 1 message
 		for (let i = 0; i < 5; i++) client.publish(String(i), payload, { qos: 1 });
 		assert.equal(client.queued, 3);
-		assert.deepEqual(seen.drops.map((d) => d.topic), ["0", "1"]);
 		const connection = open();
+		assert.deepEqual(seen.drops.map((d) => d.topic), ["0", "1"]);
 		connection.send(connack(0));
 		clock.advance(0);
 		assert.deepEqual(connection.take(), ["2", "3", "4"].map((t, i) => toHex(publish({ topic: t, payload, qos: 1, id: 3 + i }))));
 	});
 
 	it("lets onDrop publish again without breaking the outbox", () => {
-		const { client, seen } = rig({ client: { outbox: { messages: 2 } } });
+		const { clock, client, seen } = rig({ client: { outbox: { messages: 2 } } });
 		client.onDrop = (drop) => {
 			seen.drops.push(drop);
 			if (drop.topic !== "dropped") client.publish("dropped", drop.topic);
@@ -235,6 +237,7 @@ describe("outbox bound", () => {
 		client.publish("a", "0");
 		client.publish("b", "0");
 		client.publish("c", "0");
+		clock.advance(0);
 		// c evicts a; onDrop's "dropped" evicts b; the next one evicts c, and then the first "dropped".
 		assert.deepEqual(seen.drops.map((d) => d.topic), ["a", "b", "c", "dropped"]);
 		assert.equal(client.queued, 2);
@@ -292,8 +295,10 @@ describe("packet identifiers", () => {
 		const { s, writes } = session();
 		assert.equal(s.publish("t", "", 1, false, 0), 1);
 		s.subscribe(["f"], 1, 0);
+		// A SUBSCRIBE takes its identifier when written, on the owner's next tick.
+		s.tick(0);
 		assert.equal(s.publish("t", "", 1, false, 0), 3);
-		assert.equal(toHex(writes[1]), toHex(subscribe(2, "f", 1)));
+		assert.equal(toHex(writes[0]), toHex(subscribe(2, "f", 1)));
 		s.onBytes(suback(2, 1), 0);
 	});
 
@@ -302,9 +307,11 @@ describe("packet identifiers", () => {
 		assert.equal(s.publish("t", "", 1, false, 0), 1); // stays in flight
 		for (let id = 2; id <= 65_535; id++) {
 			assert.equal(s.publish("t", "", 1, false, 0), id);
+			s.tick(0);
 			s.onBytes(puback(id), 0);
 		}
 		assert.equal(s.publish("t", "", 1, false, 0), 2, "1 is still in flight");
+		s.tick(0);
 		s.onBytes(puback(2), 0);
 		s.onBytes(puback(1), 0);
 		assert.equal(s.publish("t", "", 1, false, 0), 3);

@@ -66,10 +66,11 @@ describe("incoming PUBLISH", () => {
 		};
 		connection.send(publish({ topic: "in", payload: "hi", qos: 1, id: 9 }));
 		clock.advance(0);
+		// What the handler queued goes out after its PUBACK, subscriptions ahead of the outbox as always.
 		connection.expect(
-			publish({ topic: "echo/in", payload: "hi", qos: 1, id: 1 }),
-			subscribe(2, "more/#", 1),
 			puback(9),
+			subscribe(2, "more/#", 1),
+			publish({ topic: "echo/in", payload: "hi", qos: 1, id: 1 }),
 		);
 	});
 

@@ -29,8 +29,10 @@ describe("outbox", () => {
 			const MESSAGES = 6;
 			const BYTES = 100;
 			const evicted: number[][] = [];
-			const outbox: Outbox = new Outbox({ messages: MESSAGES, bytes: BYTES }, (offset, length) => {
-				evicted.push(Array.from(outbox.bytes.subarray(offset, offset + length)));
+			const outbox: Outbox = new Outbox({ messages: MESSAGES, bytes: BYTES }, {
+				evicted(offset, length) {
+					evicted.push(Array.from(outbox.bytes.subarray(offset, offset + length)));
+				},
 			});
 			const model: Entry[] = [];
 			let nextId = 1;
@@ -95,7 +97,7 @@ describe("outbox", () => {
 	});
 
 	it("re-sends by setting DUP in the stored bytes, without re-encoding", () => {
-		const outbox = new Outbox({}, () => {});
+		const outbox = new Outbox({}, { evicted() {} });
 		const offset = outbox.append(4, 1, 9);
 		outbox.bytes.set([0x32, 0x02, 0x00, 0x09], offset);
 		outbox.markSent(0);
@@ -106,8 +108,8 @@ describe("outbox", () => {
 	});
 
 	it("refuses a bound too small to hold anything", () => {
-		assert.throws(() => new Outbox({ messages: 0 }, () => {}), RangeError);
-		assert.throws(() => new Outbox({ bytes: 8 }, () => {}), RangeError);
+		assert.throws(() => new Outbox({ messages: 0 }, { evicted() {} }), RangeError);
+		assert.throws(() => new Outbox({ bytes: 8 }, { evicted() {} }), RangeError);
 	});
 });
 
@@ -115,7 +117,7 @@ describe("outbox identifiers", () => {
 	it("answers holds() exactly, through evictions, out-of-order acks, requeues and the wrap at 65535", () => {
 		const starts = fc.oneof(fc.integer({ min: 0xffff - 16, max: 0xffff }), fc.integer({ min: 1, max: 0xffff }));
 		fc.assert(fc.property(starts, fc.array(op, { maxLength: 200 }), (start, ops) => {
-			const outbox = new Outbox({ messages: 8, bytes: 200 }, () => {});
+			const outbox = new Outbox({ messages: 8, bytes: 200 }, { evicted() {} });
 			// Identifiers as the session takes them: the next in sequence that is not held, wrapping to 1.
 			let next = start;
 			const take = () => {
