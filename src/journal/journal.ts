@@ -7,13 +7,12 @@
  * sectors in use are a contiguous run of the ring, oldest to newest ("head"), and at least one sector after
  * the head is always free, so the next one can be opened without touching anything still needed.
  *
- * When opening a sector uses up the last free one, the oldest sector is reclaimed: if anything in it still
- * waits for the broker, runs of waiting records of one boot and unit are merged into summary records
- * (count, min, max, mean) written to the new head; then a RECLAIM record naming the old sector is written,
- * and only then is the old sector erased. A power cut at any point loses at most the record being
- * written: a torn record fails its CRC and is skipped; a reclaim cut before its RECLAIM record is
- * done again at boot (its summaries may then go out twice, with the same seq ranges); one cut after it is
- * finished at boot by erasing the sector it names.
+ * When opening a sector uses up the last free one, the oldest sector is reclaimed: what still waits in it
+ * is folded into the rolling summary (count, min, max, sum per quantity; see #reclaimOldest), written to the
+ * new head; then a RECLAIM record naming the old sector is written, and only then is the old sector erased.
+ * A power cut at any point loses at most the record being written: a torn record fails its CRC and is
+ * skipped; a reclaim cut before its RECLAIM record is done again at boot (the readings the rolling summary
+ * already covers are recognised); one cut after it is finished at boot by erasing the sector it names.
  *
  * Records are named by a ticket, `sector sequence * slots per sector + slot`: tickets grow in append order
  * and a ticket whose sector has since been reclaimed simply no longer resolves.
@@ -49,7 +48,7 @@ export class Journal {
 	readonly #run = new JournalRecord();
 	#head = -1;
 	#headSequence = 0;
-	/** Slot the next record goes to in the head sector; `#slots` when the head is full or closed by a torn record. */
+	/** Slot the next record goes to in the head sector; `#slots` when the head is full. */
 	#headSlot = 0;
 	#used = 0;
 	#waiting = 0;
