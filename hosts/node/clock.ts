@@ -11,6 +11,27 @@ export interface RealClockOptions {
 	wrap32?: boolean;
 }
 
+const immediates = new WeakSet<TimerId>();
+
+/**
+ * setTimeout, except that a timer of 0 ms or less runs on the next turn of the loop. A 0 ms timer is how the
+ * MQTT client writes after the caller's turn (src/mqtt/client.ts): Moddable runs it on the next turn of its
+ * loop, while Node's setTimeout waits at least 1 ms, a wait no board has.
+ */
+export function setTimer(callback: () => void, ms: number): TimerId {
+	if (ms > 0) return setTimeout(callback, ms);
+	const id = setImmediate(callback);
+	immediates.add(id);
+	return id;
+}
+
+/** Clears what setTimer or setInterval returned (Node's clearTimeout clears intervals, not immediates). */
+export function clearTimer(id: TimerId | undefined): void {
+	if (!id) return;
+	if (immediates.has(id)) clearImmediate(id as ReturnType<typeof setImmediate>);
+	else clearTimeout(id as ReturnType<typeof setTimeout>);
+}
+
 export class RealClock implements Clock {
 	readonly #origin = performance.now();
 	readonly #start: number;
@@ -27,7 +48,7 @@ export class RealClock implements Clock {
 	}
 
 	set(callback: () => void, ms: number): TimerId {
-		return setTimeout(callback, Math.max(0, ms));
+		return setTimer(callback, ms);
 	}
 
 	repeat(callback: () => void, ms: number): TimerId {
@@ -35,8 +56,7 @@ export class RealClock implements Clock {
 	}
 
 	clear(id: TimerId | undefined): void {
-		// Node's clearTimeout also clears intervals.
-		if (id) clearTimeout(id as ReturnType<typeof setTimeout>);
+		clearTimer(id);
 	}
 
 	/** The computer's clock, known from the start (a board waits for SNTP). */

@@ -82,3 +82,20 @@ test("the real clock can start below the wrap and still measure elapsed time", a
 	assert.ok(end < 0, "wrapped");
 	assert.ok(elapsed(start, end) >= 4, `elapsed ${elapsed(start, end)}`);
 });
+
+test("the real clock runs a 0 ms timer on the next turn of the loop, with no 1 ms floor, and can clear it", async () => {
+	const clock = new RealClock();
+	let chained = 0;
+	let cleared = false;
+	clock.clear(clock.set(() => cleared = true, 0));
+	// Node's setTimeout(0) waits at least 1 ms: 100 chained timers would take over 100 ms, and lose this race.
+	await new Promise<void>((resolve) => {
+		const next = () => {
+			if (++chained < 100) clock.set(next, 0);
+		};
+		clock.set(next, 0);
+		clock.set(resolve, 100);
+	});
+	assert.equal(chained, 100);
+	assert.equal(cleared, false);
+});

@@ -6,6 +6,7 @@
  * The date starts at the computer's and runs at the same speed, so dates and ticks agree as on a board.
  */
 import { performance } from "node:perf_hooks";
+import { clearTimer, setTimer } from "../../hosts/node/clock";
 import type { Clock, TimerId } from "../../src/io";
 
 export interface ScaledClockOptions {
@@ -39,7 +40,7 @@ export class ScaledClock implements Clock {
 	}
 
 	set(callback: () => void, ms: number): TimerId {
-		return setTimeout(callback, Math.max(0, ms) / this.speed);
+		return setTimer(callback, ms / this.speed);
 	}
 
 	repeat(callback: () => void, ms: number): TimerId {
@@ -47,7 +48,7 @@ export class ScaledClock implements Clock {
 	}
 
 	clear(id: TimerId | undefined): void {
-		if (id) clearTimeout(id as ReturnType<typeof setTimeout>);
+		clearTimer(id);
 	}
 
 	date(): number {
