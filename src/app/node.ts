@@ -89,6 +89,10 @@ const TLS_NOTE: Readonly<Record<TlsMode, string>> = Object.freeze({
 	insecure: " over TLS WITHOUT CERTIFICATE VERIFICATION (insecure)",
 });
 
+/** Retained messages the node can make again at any time, owed until the outbox has room for them (see #flush). */
+const OWE_STATE = 1;
+const OWE_REPORT = 2;
+
 /** How often `<n>/state` is refreshed even when nothing in it changed, seconds. */
 const STATE_REFRESH_S = 300;
 
@@ -127,8 +131,13 @@ export class SensorNode {
 	#finding = false;
 	#stopped = false;
 	#everConnected = false;
-	/** A change to the discovery documents is owed to Home Assistant (they go out only when connected). */
-	#announcePending = false;
+	/** OWE_STATE, OWE_REPORT: what #flush still has to publish. */
+	#owed = 0;
+	/**
+	 * The first discovery document still owed to Home Assistant (an index into discoveryMessages), or -1 when
+	 * none is. They go out only when connected, once the sensor is known, and as the outbox has room.
+	 */
+	#announceFrom = -1;
 	readonly #hardware: string;
 	#onStopped: (() => void) | undefined;
 
@@ -158,7 +167,8 @@ export class SensorNode {
 			maxDocumentBytes,
 			onApply: (settings, changed) => this.#apply(settings, changed),
 			onConnection: (connection) => this.#client.reconfigure(connection, this.#socketFor(connection)),
-			onReport: (report) => this.#publish(this.topics.configState, report, 1, true),
+			// Made again when it goes out: it may wait for outbox room, and must then be the current one.
+			onReport: () => this.#owe(OWE_REPORT),
 		});
 		const { connection, settings } = this.#config;
 		// The build asked for what the board cannot do: stop here, rather than connect in the clear.
@@ -187,7 +197,10 @@ export class SensorNode {
 				this.#setError(`mqtt: ${error.message}`);
 				this.#config.connectFailed(error.code);
 			},
-			onPublished: (id) => this.#backlog?.acknowledged(id),
+			onPublished: (id) => {
+				this.#backlog?.acknowledged(id);
+				this.#flush();
+			},
 			onDrop: (drop) => this.#backlog?.dropped(drop.id),
 		});
 		this.#client.subscribe([this.topics.config, this.topics.fleetConfig, this.topics.command, HA_STATUS_TOPIC], { qos: 1 });
@@ -298,6 +311,8 @@ export class SensorNode {
 		const uptime = this.#uptime();
 		// Offline, a refresh would only take outbox space from readings: state goes out on connect anyway.
 		if (this.#client.connected && uptime - this.#stateAt >= STATE_REFRESH_S) this.#publishState();
+		// Room is also freed by QoS 0 messages written, which no PUBACK announces.
+		else this.#flush();
 		if (!this.#sensor) {
 			this.#findSensor();
 			return;
@@ -408,8 +423,10 @@ export class SensorNode {
 				// ECMA-419 options spread over the driver's defaults: an `address: undefined` would override its default.
 				this.#sensor = openSensor(chosen, { sensor: at === undefined ? i2c : { ...i2c, address: at }, clock, onRecovery: this.#onRecovery });
 				log("info", `sensor: using ${this.#sensor.model} at 0x${this.#sensor.address.toString(16)}`);
-				this.#setHealth("ok");
+				// Announced before the health changes: the state that change owes would flush an announcement owed
+				// since the connect, and this one would then repeat it.
 				this.#announce();
+				this.#setHealth("ok");
 				this.#cycle();
 			}
 			catch (error) {
@@ -457,6 +474,7 @@ export class SensorNode {
 	 * retained and only change when something changes, so they are repeated only on the first connection
 	 * after boot or when the broker lost our session (and perhaps its retained messages with it): a
 	 * reconnect must not push a burst into the outbox ahead of the readings queued during the outage.
+	 * Status goes out at once; the rest as the outbox has room (see #flush).
 	 */
 	#connected(sessionPresent: boolean): void {
 		const { connection } = this.#config;
@@ -468,8 +486,11 @@ export class SensorNode {
 		if (!this.#clearError("mqtt: ")) this.#publishState();
 		const fresh = !this.#everConnected || !sessionPresent;
 		this.#everConnected = true;
-		if (fresh) this.#publish(this.topics.configState, this.#config.report(), 1, true);
-		if (fresh || this.#announcePending) this.#announce();
+		if (fresh) {
+			this.#owed |= OWE_REPORT;
+			this.#announceFrom = 0;
+		}
+		this.#flush();
 	}
 
 	#message(message: MqttMessage): void {
@@ -531,21 +552,59 @@ export class SensorNode {
 		this.#announceTimer = this.#host.clock.set(this.#announceDue, 1000 + Math.floor(Math.random() * 4000));
 	}
 
-	/**
-	 * Publishes the discovery documents as they now are, or owes them until the connection is up (a
-	 * reconnect forced by the same config document must not lose them) and, unless they are being removed,
-	 * until the sensor is known (it decides which quantities exist).
-	 */
+	/** The discovery documents changed: all of them are owed, as they are when they go out (see #flush). */
 	#announce(): void {
-		const settings = this.settings;
-		const sensor = this.#sensor;
-		this.#announcePending = !this.#client.connected || (!sensor && (settings.discovery as boolean));
-		if (this.#announcePending) return;
-		const context = { id: this.id, base: `${this.root}/${this.id}`, model: sensor?.model ?? "", firmware: FIRMWARE_VERSION, hardware: this.#hardware };
-		for (const { topic, payload } of discoveryMessages(context, settings)) this.#publish(topic, payload, 1, true);
+		this.#announceFrom = 0;
+		this.#flush();
 	}
 
 	#publishState(): void {
+		this.#owe(OWE_STATE);
+	}
+
+	#owe(what: number): void {
+		this.#owed |= what;
+		this.#flush();
+	}
+
+	/**
+	 * Publishes what is owed, in order (state, config report, discovery documents), made as it is now, while
+	 * the outbox has room for it without evicting anything: at a connect on an ESP8266 the burst is larger than
+	 * its outbox, and the outbox would otherwise evict the oldest QoS 1 message (the retained "online"). The
+	 * rest waits for the room a PUBACK frees (onPublished) or the next reading cycle. It all waits for the
+	 * connection (a reconnect forced by the same config document must not lose it), and the discovery
+	 * documents, unless they are being removed, until the sensor is known (it decides which quantities exist).
+	 */
+	#flush(): void {
+		if (!this.#client.connected) return;
+		if (this.#owed & OWE_STATE) {
+			if (!this.#offer(this.topics.state, this.#state())) return;
+			this.#owed &= ~OWE_STATE;
+		}
+		if (this.#owed & OWE_REPORT) {
+			if (!this.#offer(this.topics.configState, this.#config.report())) return;
+			this.#owed &= ~OWE_REPORT;
+		}
+		const settings = this.settings;
+		const sensor = this.#sensor;
+		if (this.#announceFrom < 0 || (!sensor && (settings.discovery as boolean))) return;
+		const context = { id: this.id, base: `${this.root}/${this.id}`, model: sensor?.model ?? "", firmware: FIRMWARE_VERSION, hardware: this.#hardware };
+		const messages = discoveryMessages(context, settings);
+		for (; this.#announceFrom < messages.length; this.#announceFrom++) {
+			const { topic, payload } = messages[this.#announceFrom];
+			if (!this.#offer(topic, payload)) return;
+		}
+		this.#announceFrom = -1;
+	}
+
+	/** Publishes a retained QoS 1 message if the outbox has room for it now. */
+	#offer(topic: string, payload: string): boolean {
+		if (!this.#client.fits(topic, payload)) return false;
+		this.#publish(topic, payload, 1, true);
+		return true;
+	}
+
+	#state(): string {
 		const uptime = this.#uptime();
 		this.#stateAt = uptime;
 		const mqtt = this.#client.counters;
@@ -582,7 +641,7 @@ export class SensorNode {
 			lastError: this.#lastError || null,
 			pastError: this.#pastError ? { message: this.#pastError, at: this.#pastErrorAt, cleared: this.#pastErrorCleared } : null,
 		};
-		this.#publish(this.topics.state, JSON.stringify(state), 1, true);
+		return JSON.stringify(state);
 	}
 
 	#publish(topic: string, payload: string, qos: 0 | 1, retain: boolean): void {

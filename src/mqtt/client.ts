@@ -206,6 +206,15 @@ export class MqttClient implements MqttEvents {
 		}
 	}
 
+	/**
+	 * Whether a QoS 1 message goes into the outbox now without evicting an older one, so that messages an app
+	 * can make again later (a state, a retained document) wait for room instead of pushing out what is queued.
+	 * Room comes back as PUBACKs arrive (onPublished). An empty outbox always takes a message.
+	 */
+	fits(topic: string, payload: string): boolean {
+		return this.#session.fits(topic, payload);
+	}
+
 	/** Subscribes (QoS 0 or 1, default 0); results arrive per filter through onSubscribe. Restored after reconnects. */
 	subscribe(filters: string | readonly string[], options: { qos?: 0 | 1 } = {}): void {
 		this.#session.subscribe(typeof filters === "string" ? [filters] : filters, options.qos ?? 0, this.#clock.ticks());

@@ -137,7 +137,7 @@ test("module names resolve the way the XS engine resolves them", () => {
 test("the manifest has sections for the ESP32, the ESP8266 and the desktop simulator, and refuses other targets", () => {
 	for (const platform of ["esp32/*", "esp", "lin", "mac", "win"]) assert.ok(manifest.platforms[platform], platform);
 	assert.match(manifest.platforms["..."].error, /unsupported target/);
-	assert.equal(manifest.platforms.esp.config.outbox_bytes, "4096", "the 32 KB ESP8266 gets the small outbox");
+	assert.equal(manifest.platforms.esp.config.outbox_bytes, "2048", "the 32 KB ESP8266 gets the small outbox");
 });
 
 test("every preloaded module is listed, and main, which starts the firmware, is not preloaded", () => {
