@@ -125,8 +125,11 @@ export class SensorNode {
 	#lastTicks: number;
 	#cycleTimer: TimerId | undefined;
 	#announceTimer: TimerId | undefined;
-	/** Set for a second after a commanded sample: a flood of "sample" makes one reading a second, not one per command. */
-	#sampleGap: TimerId | undefined;
+	/**
+	 * Ticks of the last commanded sample: a flood of "sample" makes one reading a second, not one per command.
+	 * A time rather than a timer, which would hold a callback of its own.
+	 */
+	#sampledAt: number | undefined;
 	#stateAt = -Infinity;
 	#finding = false;
 	#stopped = false;
@@ -308,7 +311,6 @@ export class SensorNode {
 		const { clock } = this.#host;
 		clock.clear(this.#cycleTimer);
 		clock.clear(this.#announceTimer);
-		clock.clear(this.#sampleGap);
 		this.#backlog?.stop();
 		this.#sensor?.close();
 		this.#sensor = undefined;
@@ -556,11 +558,7 @@ export class SensorNode {
 		}
 		log("info", `command: ${command}`);
 		switch (command.trim()) {
-			case "sample":
-				if (this.#sampleGap) break;
-				this.#sampleGap = this.#host.clock.set(this.#sampleGapOver, 1000);
-				this.#cycle();
-				break;
+			case "sample": this.#sampleOnCommand(); break;
 			case "announce": this.#announceSoon(); break;
 			case "restart":
 				this.#config.storeNow();
@@ -571,11 +569,14 @@ export class SensorNode {
 		}
 	}
 
-	// Made once, like the other timer callbacks: a command flood must not allocate per command.
-	readonly #sampleGapOver = (): void => {
-		this.#sampleGap = undefined;
-	};
+	#sampleOnCommand(): void {
+		const now = this.#host.clock.ticks();
+		if (this.#sampledAt !== undefined && elapsed(this.#sampledAt, now) < 1000) return;
+		this.#sampledAt = now;
+		this.#cycle();
+	}
 
+	// Made once, like the other timer callbacks: a command flood must not allocate per command.
 	readonly #announceDue = (): void => {
 		this.#announceTimer = undefined;
 		this.#announce();
