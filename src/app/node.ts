@@ -125,6 +125,7 @@ export class SensorNode {
 	#lastTicks: number;
 	#cycleTimer: TimerId | undefined;
 	#announceTimer: TimerId | undefined;
+	#flushTimer: TimerId | undefined;
 	/**
 	 * Ticks of the last commanded sample: a flood of "sample" makes one reading a second, not one per command.
 	 * A time rather than a timer, which would hold a callback of its own.
@@ -180,7 +181,7 @@ export class SensorNode {
 
 		onPublished(id: number): void {
 			this.#node.#backlog?.acknowledged(id);
-			this.#node.#flush();
+			this.#node.#flushSoon();
 		}
 
 		onDrop(drop: MqttDrop): void {
@@ -311,6 +312,7 @@ export class SensorNode {
 		const { clock } = this.#host;
 		clock.clear(this.#cycleTimer);
 		clock.clear(this.#announceTimer);
+		clock.clear(this.#flushTimer);
 		this.#backlog?.stop();
 		this.#sensor?.close();
 		this.#sensor = undefined;
@@ -352,7 +354,7 @@ export class SensorNode {
 		// Offline, a refresh would only take outbox space from readings: state goes out on connect anyway.
 		if (this.#client.connected && uptime - this.#stateAt >= STATE_REFRESH_S) this.#publishState();
 		// Room is also freed by QoS 0 messages written, which no PUBACK announces.
-		else this.#flush();
+		else this.#flushSoon();
 		if (!this.#sensor) {
 			this.#findSensor();
 			return;
@@ -530,7 +532,7 @@ export class SensorNode {
 			this.#owed |= OWE_REPORT;
 			this.#announceFrom = 0;
 		}
-		this.#flush();
+		this.#flushSoon();
 	}
 
 	#message(message: MqttMessage): void {
@@ -594,7 +596,7 @@ export class SensorNode {
 	/** The discovery documents changed: all of them are owed, as they are when they go out (see #flush). */
 	#announce(): void {
 		this.#announceFrom = 0;
-		this.#flush();
+		this.#flushSoon();
 	}
 
 	#publishState(): void {
@@ -603,8 +605,23 @@ export class SensorNode {
 
 	#owe(what: number): void {
 		this.#owed |= what;
-		this.#flush();
+		this.#flushSoon();
 	}
+
+	/**
+	 * What is owed goes out from a 0 ms timer turn of the node's own rather than from the handler that owes it
+	 * (a config document applied from onMessage, a PUBACK under the session's frames): XS allocates its whole
+	 * stack up front, so the deepest path sizes it, and state and discovery JSON under those frames was it.
+	 */
+	#flushSoon(): void {
+		if (!this.#flushTimer) this.#flushTimer = this.#host.clock.set(this.#flushDue, 0);
+	}
+
+	// Made once, like the other timer callbacks.
+	readonly #flushDue = (): void => {
+		this.#flushTimer = undefined;
+		this.#flush();
+	};
 
 	/**
 	 * Publishes what is owed, in order (state, config report, discovery documents), made as it is now, while
