@@ -3,7 +3,7 @@
  * (`mcconfig ... mqtt_host=10.0.0.5 interval=30 sensor=SHT3x`); they become the node's defaults, under
  * whatever it later receives and stores over the air. Broker settings carry an `mqtt_` prefix, because
  * `ssid` and `password` already belong to the SDK's Wi-Fi setup. The outbox budget is per platform in
- * manifest.json: 4 KB on the ESP8266's 32 KB heap, more where there is room.
+ * manifest.json: 2 KB on the ESP8266's 32 KB heap (readings wait in flash, not in it), more where there is room.
  */
 import config from "mc/config";
 import { createModdableHost } from "./host";

@@ -19,8 +19,8 @@ import type { Settings } from "../../src/app/settings";
 import type { Clock, Log, TcpConstructor, TimerId } from "../../src/io";
 
 /**
- * `npm start`'s outbox: what manifest.json gives Moddable's simulators and the ESP32. The client's default
- * is the ESP8266's 16 messages / 4 KB; tests and benchmarks choose their own.
+ * `npm start`'s outbox: what manifest.json gives Moddable's simulators and the ESP32 (the ESP8266 gets 16
+ * messages / 2 KB); tests and benchmarks choose their own.
  */
 export const SIMULATOR_OUTBOX = Object.freeze({ messages: 64, bytes: 16 * 1024 });
 

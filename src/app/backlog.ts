@@ -14,7 +14,8 @@
  *
  * Packet identifiers map back to journal tickets through a small table; the client keeps its unacknowledged
  * messages across reconnects, so the table does too. A message the client drops (outbox full, close)
- * simply stays waiting in flash and goes out again.
+ * simply stays waiting in flash and goes out again. Nor does a reading push anything out of a full outbox
+ * (the node's retained "online", a config report): it waits in flash until there is room.
  */
 import type { Clock, Log, TimerId } from "../io";
 import type { PublishOptions } from "../mqtt/client";
@@ -27,6 +28,8 @@ import { FAHRENHEIT, PRESSURE, READING, slotsOf, type JournalRecord } from "../j
 export interface Publisher {
 	readonly connected: boolean;
 	publish(topic: string, payload: string, options: PublishOptions): number;
+	/** Whether a QoS 1 message goes into the outbox now without evicting an older one. */
+	fits(topic: string, payload: string): boolean;
 }
 
 export interface BacklogOptions {
@@ -105,7 +108,7 @@ export class Backlog {
 			this.#log("error", `backlog: flash write failed (${(error as Error).message}); reading ${seq} is kept in RAM only`);
 			return false;
 		}
-		if (this.#client.connected && this.#tracked < TRACKED) this.#track(this.#send(this.#topics.telemetry, payload, LIVE[retain ? 1 : 0]), ticket, false);
+		if (this.#client.connected && this.#tracked < TRACKED && this.#client.fits(this.#topics.telemetry, payload)) this.#track(this.#send(this.#topics.telemetry, payload, LIVE[retain ? 1 : 0]), ticket, false);
 		else this.#start();
 		return true;
 	}
@@ -159,18 +162,22 @@ export class Backlog {
 			return;
 		}
 		const record = journal.record;
+		const reading = record.kind === READING;
+		const topic = reading ? this.#topics.telemetryBacklog : this.#topics.telemetrySummary;
+		const payload = reading ? this.#readingPayload(record) : this.#summaryPayload(record);
+		// No room in the outbox: the record stays where it is and the next turn tries again.
+		if (!this.#client.fits(topic, payload)) return;
 		this.#cursor = ticket + slotsOf(record.kind);
-		this.#track(record.kind === READING ? this.#publishReading(record) : this.#publishSummary(record), ticket, true);
+		this.#track(this.#send(topic, payload, DRAINED), ticket, true);
 	};
 
-	#publishReading(record: JournalRecord): number {
+	#readingPayload(record: JournalRecord): string {
 		const pressure = record.flags & PRESSURE ? record.pSum : undefined;
-		const payload = this.#telemetry.format(record.seq, hex(record.boot), record.uptime, this.#time(record, record.time, record.uptime),
+		return this.#telemetry.format(record.seq, hex(record.boot), record.uptime, this.#time(record, record.time, record.uptime),
 			record.tSum, record.hSum, pressure, (record.flags & FAHRENHEIT) !== 0);
-		return this.#send(this.#topics.telemetryBacklog, payload, DRAINED);
 	}
 
-	#publishSummary(record: JournalRecord): number {
+	#summaryPayload(record: JournalRecord): string {
 		const { count } = record;
 		const withPressure = (record.flags & PRESSURE) !== 0;
 		const mean = (sum: number) => Math.round((sum / count) * 100) / 100;
@@ -185,7 +192,7 @@ export class Backlog {
 			pressure: withPressure ? { min: record.pMin, max: record.pMax, mean: Math.round(record.pSum / count) } : undefined,
 			units: this.#telemetry.units((record.flags & FAHRENHEIT) !== 0, withPressure),
 		};
-		return this.#send(this.#topics.telemetrySummary, JSON.stringify(summary), DRAINED);
+		return JSON.stringify(summary);
 	}
 
 	/** Publishes; the packet identifier, or 0 when the client refused (the record stays waiting). */

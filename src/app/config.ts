@@ -55,6 +55,10 @@ export interface ConfigOptions {
 	storeIntervalMs?: number;
 	/** Least time between two broker switches caused by documents, ms (default 20 000). */
 	switchGapMs?: number;
+}
+
+/** What the config tells its owner, called as methods of the object given (a class shares them on its prototype). */
+export interface ConfigEvents {
 	/** The effective settings changed; `changed` names the keys. */
 	onApply: (settings: Readonly<Settings>, changed: readonly string[]) => void;
 	/** Connect with these broker settings from now on. */
@@ -88,6 +92,7 @@ export interface ConfigCounters {
 
 export class Config {
 	readonly #options: ConfigOptions;
+	readonly #events: ConfigEvents;
 	readonly #stored: ConfigStore;
 	readonly #layers: Record<Layer, StoredLayer>;
 	readonly #status: Record<Source, SourceStatus>;
@@ -111,8 +116,9 @@ export class Config {
 	/** Source and hash of the documents that moved the broker, newest last. */
 	readonly #moves: string[] = [];
 
-	constructor(options: ConfigOptions) {
+	constructor(options: ConfigOptions, events: ConfigEvents) {
 		this.#options = options;
+		this.#events = events;
 		this.#stored = new ConfigStore(options.store);
 		const problems: string[] = [];
 		this.#layers = {
@@ -313,7 +319,7 @@ export class Config {
 		const before = this.#effective;
 		this.#effective = this.#merge();
 		const changed = Object.keys(this.#effective).filter((key) => this.#effective[key] !== before[key] && !CONNECTION_KEYS.includes(key));
-		if (changed.length) this.#options.onApply(this.#effective, changed);
+		if (changed.length) this.#events.onApply(this.#effective, changed);
 		this.#reconcile(document);
 	}
 
@@ -362,7 +368,7 @@ export class Config {
 	}
 
 	#startTrial(wanted: Connection): void {
-		const { clock, log, rollbackMs, onConnection } = this.#options;
+		const { clock, log, rollbackMs } = this.#options;
 		if (this.#trial !== "trying") this.#previous = this.#connection;
 		clock.clear(this.#trialTimer);
 		this.#connection = wanted;
@@ -371,7 +377,7 @@ export class Config {
 		this.#connectionNote = `trying ${wanted.host}:${wanted.port} for up to ${Math.round(rollbackMs / 1000)} s`;
 		log("info", `config: ${this.#connectionNote}`);
 		this.#trialTimer = clock.set(() => this.#rollBack(), rollbackMs);
-		onConnection(wanted);
+		this.#events.onConnection(wanted);
 	}
 
 	#rollBack(): void {
@@ -385,7 +391,7 @@ export class Config {
 		this.#trial = "rolled-back";
 		this.#connectionNote = `could not connect to ${refused.host}:${refused.port} within ${Math.round(this.#options.rollbackMs / 1000)} s (${this.#failure || "timeout"}); back to ${previous.host}:${previous.port}`;
 		this.#options.log("warn", `config: ${this.#connectionNote}`);
-		this.#options.onConnection(previous);
+		this.#events.onConnection(previous);
 		this.#report();
 	}
 
@@ -394,7 +400,7 @@ export class Config {
 	}
 
 	#report(): void {
-		this.#options.onReport(this.report());
+		this.#events.onReport(this.report());
 	}
 }
 

@@ -5,8 +5,8 @@
  * it came back online (`homeassistant/status`), because a restarted HA without retained discovery would
  * otherwise forget the node.
  *
- * The documents use Home Assistant's abbreviated keys and its `~` base topic: three of them sit in an
- * ESP8266's 4 KB outbox at once, next to the readings.
+ * The documents use Home Assistant's abbreviated keys and its `~` base topic, to keep them small: an
+ * ESP8266's 2 KB outbox takes them one or two at a time, as room allows (see SensorNode's #flush).
  */
 import type { Settings } from "./settings";
 

@@ -16,7 +16,7 @@
  *   <n>/command       "sample", "announce", "restart", "factory-reset" (retained commands are ignored)
  */
 import { Backlog, type BacklogOptions } from "./backlog";
-import { Config, type Connection } from "./config";
+import { Config, type ConfigEvents, type Connection } from "./config";
 import { HA_STATUS_TOPIC, discoveryMessages } from "./discovery";
 import { DEFAULTS, type Settings } from "./settings";
 import { ChangeFilter, Telemetry } from "./telemetry";
@@ -26,7 +26,7 @@ import type { Sample, Sensor } from "../drivers/sensor";
 import { SensorError } from "../drivers/sensor";
 import { elapsed, type Host, type TimerId } from "../io";
 import { Journal } from "../journal/journal";
-import { MqttClient, type MqttClientOptions, type MqttMessage, type PublishOptions, type SocketOptions } from "../mqtt/client";
+import { MqttClient, type MqttClientOptions, type MqttDrop, type MqttError, type MqttEvents, type MqttMessage, type MqttOversize, type MqttReason, type PublishOptions, type SocketOptions } from "../mqtt/client";
 import { decodeUtf8 } from "../utf8";
 
 export const FIRMWARE_VERSION = "0.1.0";
@@ -89,6 +89,10 @@ const TLS_NOTE: Readonly<Record<TlsMode, string>> = Object.freeze({
 	insecure: " over TLS WITHOUT CERTIFICATE VERIFICATION (insecure)",
 });
 
+/** Retained messages the node can make again at any time, owed until the outbox has room for them (see #flush). */
+const OWE_STATE = 1;
+const OWE_REPORT = 2;
+
 /** How often `<n>/state` is refreshed even when nothing in it changed, seconds. */
 const STATE_REFRESH_S = 300;
 
@@ -121,16 +125,82 @@ export class SensorNode {
 	#lastTicks: number;
 	#cycleTimer: TimerId | undefined;
 	#announceTimer: TimerId | undefined;
-	/** Set for a second after a commanded sample: a flood of "sample" makes one reading a second, not one per command. */
-	#sampleGap: TimerId | undefined;
+	#flushTimer: TimerId | undefined;
+	/**
+	 * Ticks of the last commanded sample: a flood of "sample" makes one reading a second, not one per command.
+	 * A time rather than a timer, which would hold a callback of its own.
+	 */
+	#sampledAt: number | undefined;
 	#stateAt = -Infinity;
 	#finding = false;
 	#stopped = false;
 	#everConnected = false;
-	/** A change to the discovery documents is owed to Home Assistant (they go out only when connected). */
-	#announcePending = false;
+	/** OWE_STATE, OWE_REPORT: what #flush still has to publish. */
+	#owed = 0;
+	/**
+	 * The first discovery document still owed to Home Assistant (an index into discoveryMessages), or -1 when
+	 * none is. They go out only when connected, once the sensor is known, and as the outbox has room.
+	 */
+	#announceFrom = -1;
 	readonly #hardware: string;
 	#onStopped: (() => void) | undefined;
+
+	/**
+	 * What the MQTT client and the config call back: a class of the node's own, so it reaches the node's
+	 * private methods, with its methods shared on the prototype rather than a closure per callback (ten of
+	 * them, about 70 slots, 1.1 KB on a board).
+	 */
+	static readonly #Events = class implements MqttEvents, ConfigEvents {
+		readonly #node: SensorNode;
+
+		constructor(node: SensorNode) {
+			this.#node = node;
+		}
+
+		onConnect({ sessionPresent }: { sessionPresent: boolean }): void {
+			this.#node.#connected(sessionPresent);
+		}
+
+		onMessage(message: MqttMessage): void {
+			this.#node.#message(message);
+		}
+
+		onOversize({ topic, length }: MqttOversize): void {
+			this.#node.#oversize(topic, length);
+		}
+
+		// The client logs its own connection failures, drops and skipped messages; the node keeps the last error.
+		onDisconnect(reason: MqttReason): void {
+			if (reason === "closed") this.#node.#notifyStopped();
+		}
+
+		onError(error: MqttError): void {
+			this.#node.#setError(`mqtt: ${error.message}`);
+			this.#node.#config.connectFailed(error.code);
+		}
+
+		onPublished(id: number): void {
+			this.#node.#backlog?.acknowledged(id);
+			this.#node.#flushSoon();
+		}
+
+		onDrop(drop: MqttDrop): void {
+			this.#node.#backlog?.dropped(drop.id);
+		}
+
+		onApply(settings: Readonly<Settings>, changed: readonly string[]): void {
+			this.#node.#apply(settings, changed);
+		}
+
+		onConnection(connection: Readonly<Connection>): void {
+			this.#node.#client.reconfigure(connection, this.#node.#socketFor(connection));
+		}
+
+		// Made again when it goes out: it may wait for outbox room, and must then be the current one.
+		onReport(): void {
+			this.#node.#owe(OWE_REPORT);
+		}
+	};
 
 	constructor(options: NodeOptions) {
 		const host = this.#host = options.host;
@@ -147,6 +217,7 @@ export class SensorNode {
 		this.#telemetry = new Telemetry(this.boot);
 		this.#lastTicks = host.clock.ticks();
 		const maxDocumentBytes = options.maxDocumentBytes ?? 1024;
+		const events = new SensorNode.#Events(this);
 
 		this.#config = new Config({
 			store: host.store,
@@ -156,10 +227,7 @@ export class SensorNode {
 			rollbackMs: options.rollbackMs ?? 120_000,
 			noTls: host.tls ? undefined : host.noTls ?? "this host has no TLS socket",
 			maxDocumentBytes,
-			onApply: (settings, changed) => this.#apply(settings, changed),
-			onConnection: (connection) => this.#client.reconfigure(connection, this.#socketFor(connection)),
-			onReport: (report) => this.#publish(this.topics.configState, report, 1, true),
-		});
+		}, events);
 		const { connection, settings } = this.#config;
 		// The build asked for what the board cannot do: stop here, rather than connect in the clear.
 		if (connection.tls && !host.tls) throw new RangeError(`tls: ${host.noTls ?? "this host has no TLS socket"}`);
@@ -176,20 +244,7 @@ export class SensorNode {
 			log: host.log,
 			// Room for the topic and header around the largest document; anything larger is streamed past.
 			maxPacket: maxDocumentBytes + 256,
-			onConnect: ({ sessionPresent }) => this.#connected(sessionPresent),
-			onMessage: (message) => this.#message(message),
-			onOversize: ({ topic, length }) => this.#oversize(topic, length),
-			// The client logs its own connection failures, drops and skipped messages; the node keeps the last error.
-			onDisconnect: (reason) => {
-				if (reason === "closed") this.#notifyStopped();
-			},
-			onError: (error) => {
-				this.#setError(`mqtt: ${error.message}`);
-				this.#config.connectFailed(error.code);
-			},
-			onPublished: (id) => this.#backlog?.acknowledged(id),
-			onDrop: (drop) => this.#backlog?.dropped(drop.id),
-		});
+		}, events);
 		this.#client.subscribe([this.topics.config, this.topics.fleetConfig, this.topics.command, HA_STATUS_TOPIC], { qos: 1 });
 		host.log("info", `boot ${this.boot}: node ${this.root}/${this.id}, firmware ${FIRMWARE_VERSION}, broker ${connection.host}:${connection.port}${TLS_NOTE[tlsMode(connection)]}`);
 		this.#backlog = this.#openBacklog(options.backlog);
@@ -257,7 +312,7 @@ export class SensorNode {
 		const { clock } = this.#host;
 		clock.clear(this.#cycleTimer);
 		clock.clear(this.#announceTimer);
-		clock.clear(this.#sampleGap);
+		clock.clear(this.#flushTimer);
 		this.#backlog?.stop();
 		this.#sensor?.close();
 		this.#sensor = undefined;
@@ -298,6 +353,8 @@ export class SensorNode {
 		const uptime = this.#uptime();
 		// Offline, a refresh would only take outbox space from readings: state goes out on connect anyway.
 		if (this.#client.connected && uptime - this.#stateAt >= STATE_REFRESH_S) this.#publishState();
+		// Room is also freed by QoS 0 messages written, which no PUBACK announces.
+		else this.#flushSoon();
 		if (!this.#sensor) {
 			this.#findSensor();
 			return;
@@ -408,8 +465,10 @@ export class SensorNode {
 				// ECMA-419 options spread over the driver's defaults: an `address: undefined` would override its default.
 				this.#sensor = openSensor(chosen, { sensor: at === undefined ? i2c : { ...i2c, address: at }, clock, onRecovery: this.#onRecovery });
 				log("info", `sensor: using ${this.#sensor.model} at 0x${this.#sensor.address.toString(16)}`);
-				this.#setHealth("ok");
+				// Announced before the health changes: the state that change owes would flush an announcement owed
+				// since the connect, and this one would then repeat it.
 				this.#announce();
+				this.#setHealth("ok");
 				this.#cycle();
 			}
 			catch (error) {
@@ -457,6 +516,7 @@ export class SensorNode {
 	 * retained and only change when something changes, so they are repeated only on the first connection
 	 * after boot or when the broker lost our session (and perhaps its retained messages with it): a
 	 * reconnect must not push a burst into the outbox ahead of the readings queued during the outage.
+	 * Status goes out at once; the rest as the outbox has room (see #flush).
 	 */
 	#connected(sessionPresent: boolean): void {
 		const { connection } = this.#config;
@@ -468,8 +528,11 @@ export class SensorNode {
 		if (!this.#clearError("mqtt: ")) this.#publishState();
 		const fresh = !this.#everConnected || !sessionPresent;
 		this.#everConnected = true;
-		if (fresh) this.#publish(this.topics.configState, this.#config.report(), 1, true);
-		if (fresh || this.#announcePending) this.#announce();
+		if (fresh) {
+			this.#owed |= OWE_REPORT;
+			this.#announceFrom = 0;
+		}
+		this.#flushSoon();
 	}
 
 	#message(message: MqttMessage): void {
@@ -497,11 +560,7 @@ export class SensorNode {
 		}
 		log("info", `command: ${command}`);
 		switch (command.trim()) {
-			case "sample":
-				if (this.#sampleGap) break;
-				this.#sampleGap = this.#host.clock.set(this.#sampleGapOver, 1000);
-				this.#cycle();
-				break;
+			case "sample": this.#sampleOnCommand(); break;
 			case "announce": this.#announceSoon(); break;
 			case "restart":
 				this.#config.storeNow();
@@ -512,11 +571,14 @@ export class SensorNode {
 		}
 	}
 
-	// Made once, like the other timer callbacks: a command flood must not allocate per command.
-	readonly #sampleGapOver = (): void => {
-		this.#sampleGap = undefined;
-	};
+	#sampleOnCommand(): void {
+		const now = this.#host.clock.ticks();
+		if (this.#sampledAt !== undefined && elapsed(this.#sampledAt, now) < 1000) return;
+		this.#sampledAt = now;
+		this.#cycle();
+	}
 
+	// Made once, like the other timer callbacks: a command flood must not allocate per command.
 	readonly #announceDue = (): void => {
 		this.#announceTimer = undefined;
 		this.#announce();
@@ -531,21 +593,74 @@ export class SensorNode {
 		this.#announceTimer = this.#host.clock.set(this.#announceDue, 1000 + Math.floor(Math.random() * 4000));
 	}
 
-	/**
-	 * Publishes the discovery documents as they now are, or owes them until the connection is up (a
-	 * reconnect forced by the same config document must not lose them) and, unless they are being removed,
-	 * until the sensor is known (it decides which quantities exist).
-	 */
+	/** The discovery documents changed: all of them are owed, as they are when they go out (see #flush). */
 	#announce(): void {
-		const settings = this.settings;
-		const sensor = this.#sensor;
-		this.#announcePending = !this.#client.connected || (!sensor && (settings.discovery as boolean));
-		if (this.#announcePending) return;
-		const context = { id: this.id, base: `${this.root}/${this.id}`, model: sensor?.model ?? "", firmware: FIRMWARE_VERSION, hardware: this.#hardware };
-		for (const { topic, payload } of discoveryMessages(context, settings)) this.#publish(topic, payload, 1, true);
+		this.#announceFrom = 0;
+		this.#flushSoon();
 	}
 
 	#publishState(): void {
+		this.#owe(OWE_STATE);
+	}
+
+	#owe(what: number): void {
+		this.#owed |= what;
+		this.#flushSoon();
+	}
+
+	/**
+	 * What is owed goes out from a 0 ms timer turn of the node's own rather than from the handler that owes it
+	 * (a config document applied from onMessage, a PUBACK under the session's frames): XS allocates its whole
+	 * stack up front, so the deepest path sizes it, and state and discovery JSON under those frames was it.
+	 */
+	#flushSoon(): void {
+		if (!this.#flushTimer) this.#flushTimer = this.#host.clock.set(this.#flushDue, 0);
+	}
+
+	// Made once, like the other timer callbacks.
+	readonly #flushDue = (): void => {
+		this.#flushTimer = undefined;
+		this.#flush();
+	};
+
+	/**
+	 * Publishes what is owed, in order (state, config report, discovery documents), made as it is now, while
+	 * the outbox has room for it without evicting anything: at a connect on an ESP8266 the burst is larger than
+	 * its outbox, and the outbox would otherwise evict the oldest QoS 1 message (the retained "online"). The
+	 * rest waits for the room a PUBACK frees (onPublished) or the next reading cycle. It all waits for the
+	 * connection (a reconnect forced by the same config document must not lose it), and the discovery
+	 * documents, unless they are being removed, until the sensor is known (it decides which quantities exist).
+	 */
+	#flush(): void {
+		if (!this.#client.connected) return;
+		if (this.#owed & OWE_STATE) {
+			if (!this.#offer(this.topics.state, this.#state())) return;
+			this.#owed &= ~OWE_STATE;
+		}
+		if (this.#owed & OWE_REPORT) {
+			if (!this.#offer(this.topics.configState, this.#config.report())) return;
+			this.#owed &= ~OWE_REPORT;
+		}
+		const settings = this.settings;
+		const sensor = this.#sensor;
+		if (this.#announceFrom < 0 || (!sensor && (settings.discovery as boolean))) return;
+		const context = { id: this.id, base: `${this.root}/${this.id}`, model: sensor?.model ?? "", firmware: FIRMWARE_VERSION, hardware: this.#hardware };
+		const messages = discoveryMessages(context, settings);
+		for (; this.#announceFrom < messages.length; this.#announceFrom++) {
+			const { topic, payload } = messages[this.#announceFrom];
+			if (!this.#offer(topic, payload)) return;
+		}
+		this.#announceFrom = -1;
+	}
+
+	/** Publishes a retained QoS 1 message if the outbox has room for it now. */
+	#offer(topic: string, payload: string): boolean {
+		if (!this.#client.fits(topic, payload)) return false;
+		this.#publish(topic, payload, 1, true);
+		return true;
+	}
+
+	#state(): string {
 		const uptime = this.#uptime();
 		this.#stateAt = uptime;
 		const mqtt = this.#client.counters;
@@ -582,7 +697,7 @@ export class SensorNode {
 			lastError: this.#lastError || null,
 			pastError: this.#pastError ? { message: this.#pastError, at: this.#pastErrorAt, cleared: this.#pastErrorCleared } : null,
 		};
-		this.#publish(this.topics.state, JSON.stringify(state), 1, true);
+		return JSON.stringify(state);
 	}
 
 	#publish(topic: string, payload: string, qos: 0 | 1, retain: boolean): void {

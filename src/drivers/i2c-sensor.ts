@@ -293,11 +293,7 @@ export abstract class I2CSensor implements Sensor {
 
 	readonly #setUpDone = (error: unknown): void => {
 		if (error !== undefined) this.#settle(error);
-		else this.#run(this.#beginFirst);
-	};
-
-	readonly #beginFirst = (): undefined => {
-		this.#begin(0);
+		else this.#run(true);
 	};
 
 	#begin(phase: number): void {
@@ -310,11 +306,11 @@ export abstract class I2CSensor implements Sensor {
 	/** After the wait: the data, or another look a quarter of the wait later, until three times it ("busy"). */
 	readonly #check = (): void => {
 		this.#timer = undefined;
-		this.#run(this.#advance);
+		this.#run(false);
 	};
 
 	/** The sample once the last phase is collected; undefined while the measurement goes on. */
-	readonly #advance = (): Sample | undefined => {
+	#advance(): Sample | undefined {
 		const waitMs = this.#waitMs;
 		if (!this.collect(this.#phase)) {
 			const now = this.#clock.ticks();
@@ -325,17 +321,19 @@ export abstract class I2CSensor implements Sensor {
 		else if (this.#phase + 1 < this.phases) this.#begin(this.#phase + 1);
 		else return this.convert();
 		return undefined;
-	};
+	}
 
 	/**
-	 * Runs one step of a sample; whatever it throws ends the sample with that error. The callback runs outside
-	 * the try, so an exception the application throws from it surfaces as itself instead of being taken for
-	 * a sensor failure of a sample that has already been delivered.
+	 * Runs one step of a sample, the first phase's start or the next look at the chip (a flag, not a function:
+	 * a method passed as one would be a closure held for good); whatever it throws ends the sample with that
+	 * error. The callback runs outside the try, so an exception the application throws from it surfaces as
+	 * itself instead of being taken for a sensor failure of a sample that has already been delivered.
 	 */
-	#run(step: () => Sample | undefined): void {
+	#run(first: boolean): void {
 		let sample: Sample | undefined;
 		try {
-			sample = step();
+			if (first) this.#begin(0);
+			else sample = this.#advance();
 		}
 		catch (error) {
 			if (error === LOST) this.#recover();

@@ -35,6 +35,8 @@ export class Stepper<T> {
 	#synchronous = false;
 	#error: unknown;
 	#result: T | undefined;
+	/** The sequence ended inside `start`: the next turn of #resume delivers its result. */
+	#finished = false;
 
 	constructor(clock: Clock) {
 		this.#clock = clock;
@@ -54,10 +56,16 @@ export class Stepper<T> {
 	cancel(): void {
 		this.#clock.clear(this.#timer);
 		this.#timer = this.#steps = this.#done = this.#error = this.#result = undefined;
+		this.#finished = false;
 	}
 
+	// Also delivers a result that came inside `start`: one timer callback, not two, held for good.
 	readonly #resume = (): void => {
 		this.#timer = undefined;
+		if (this.#finished) {
+			this.#deliver();
+			return;
+		}
 		let next: IteratorResult<number, T>;
 		try {
 			next = this.#steps!.next();
@@ -73,15 +81,19 @@ export class Stepper<T> {
 	#finish(error: unknown, result: T | undefined): void {
 		this.#error = error;
 		this.#result = result;
-		if (this.#synchronous) this.#timer = this.#clock.set(this.#deliver, 0);
+		if (this.#synchronous) {
+			this.#finished = true;
+			this.#timer = this.#clock.set(this.#resume, 0);
+		}
 		else this.#deliver();
 	}
 
-	readonly #deliver = (): void => {
+	#deliver(): void {
 		const done = this.#done!;
 		const error = this.#error;
 		const result = this.#result;
 		this.#timer = this.#steps = this.#done = this.#error = this.#result = undefined;
+		this.#finished = false;
 		done(error, result);
-	};
+	}
 }

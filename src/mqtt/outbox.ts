@@ -70,6 +70,11 @@ export class Outbox {
 		return this.#count;
 	}
 
+	/** Whether an entry of `length` bytes goes in now without evicting anything (always, into an empty outbox). */
+	fits(length: number): boolean {
+		return !this.#count || (this.#count * FIELDS < this.#table.length && this.#used + length <= this.bytes.length);
+	}
+
 	/** QoS 1 messages written on this connection and not yet acknowledged. */
 	get inflight(): number {
 		return this.#sent;

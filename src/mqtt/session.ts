@@ -484,6 +484,14 @@ export class Session {
 		return offset === REFUSED ? -1 : id;
 	}
 
+	/**
+	 * Whether a QoS 1 `payload` to `topic` would go into the outbox now without evicting anything. An empty
+	 * outbox always takes it (or publish() says why it cannot). Assumes a valid topic and payload.
+	 */
+	fits(topic: string, payload: string): boolean {
+		return this.#outbox.fits(publishLength(utf8Length(topic), utf8Length(payload), 1));
+	}
+
 	/** Subscribes to `filters` (checked first; nothing changes if one is invalid); remembered and restored after reconnects. */
 	subscribe(filters: readonly string[], qos: number, now: number): void {
 		this.#now = now;

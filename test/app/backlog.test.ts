@@ -18,6 +18,8 @@ const TOPICS = topicsFor("nodes", "n");
 
 class FakeClient implements Publisher {
 	connected = false;
+	/** Whether the outbox has room (fits). */
+	room = true;
 	readonly sent: { id: number; topic: string; payload: string; retain: boolean; at: number }[] = [];
 	#nextId = 0;
 	constructor(readonly clock: VirtualClock) {}
@@ -25,6 +27,9 @@ class FakeClient implements Publisher {
 		const id = ++this.#nextId;
 		this.sent.push({ id, topic, payload, retain: options.retain ?? false, at: this.clock.now });
 		return id;
+	}
+	fits(): boolean {
+		return this.room;
 	}
 }
 
@@ -45,6 +50,21 @@ describe("backlog", () => {
 		assert.equal(add(1, true), true);
 		assert.deepEqual(client.sent.map(({ topic, payload, retain }) => ({ topic, payload, retain })), [{ topic: TOPICS.telemetry, payload: "live 1", retain: true }]);
 		assert.equal(backlog.waiting, 1);
+		backlog.acknowledged(client.sent[0].id);
+		assert.equal(backlog.waiting, 0);
+	});
+
+	it("never pushes anything out of a full outbox: a reading waits in flash until there is room", () => {
+		const { clock, client, backlog, add } = rig();
+		client.connected = true;
+		client.room = false;
+		add(1);
+		clock.advance(1000);
+		assert.equal(client.sent.length, 0, "neither live nor drained while the outbox is full");
+		assert.equal(backlog.waiting, 1);
+		client.room = true;
+		clock.advance(1000);
+		assert.deepEqual(client.sent.map((m) => [m.topic, JSON.parse(m.payload).seq]), [[TOPICS.telemetryBacklog, 1]]);
 		backlog.acknowledged(client.sent[0].id);
 		assert.equal(backlog.waiting, 0);
 	});

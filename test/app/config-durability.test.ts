@@ -30,6 +30,7 @@ function boot(store: PreferenceStore) {
 		defaults: { ...DEFAULTS, host: "10.0.0.1" },
 		rollbackMs: ROLLBACK_MS,
 		maxDocumentBytes: 1024,
+	}, {
 		onApply: () => {},
 		onConnection: (connection) => connections.push({ ...connection }),
 		onReport: (report) => reports.push(report),

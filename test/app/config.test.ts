@@ -24,10 +24,11 @@ function boot(store = new PreferenceStore(), defaults: Settings = { ...DEFAULTS,
 		store, clock, log, defaults,
 		rollbackMs: ROLLBACK_MS,
 		maxDocumentBytes: 1024,
+		...extra,
+	}, {
 		onApply: (settings, changed) => applied.push({ settings: { ...settings }, changed }),
 		onConnection: (connection) => connections.push({ ...connection }),
 		onReport: (report) => reports.push(report),
-		...extra,
 	});
 	const send = (source: "fleet" | "device", document: object | string) => {
 		const bytes = encodeUtf8(typeof document === "string" ? document : JSON.stringify(document));

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { SimulatedFlash } from "../../hosts/node/flash";
 import { startSimulatedNode, type SimulatedNode } from "../../hosts/node/fleet";
 import { memoryLog } from "../../hosts/node/log";
 import { PreferenceStore } from "../../hosts/node/store";
@@ -111,6 +112,22 @@ describe("Home Assistant discovery follows the node", () => {
 			model: "BME280", sw_version: "0.1.0", hw_version: "simulator on Node.js",
 		});
 		assert.deepEqual(doc.origin, { name: "sensor-node-firmware", sw_version: "0.1.0" });
+	});
+
+	test("an ESP8266's 2 KB outbox takes the whole connect burst as room allows, evicting nothing", async () => {
+		const { node } = start("small", { chip: "BME280", flash: new SimulatedFlash({ byteLength: 64 * 1024 }), mqtt: { ...QUICK_MQTT, outbox: { messages: 16, bytes: 2048 } } });
+		const from = backend.messages.length;
+		const ofSmall = (m: Received) => backend.messages.indexOf(m) >= from && (m.topic.startsWith("small/small/") || m.topic.startsWith("homeassistant/sensor/small/"));
+		await backend.waitFor((m) => m.topic === "small/small/status" && m.text === "online", "online");
+		await backend.waitFor((m) => m.topic === "small/small/config/state", "the config report");
+		for (const quantity of ["temperature", "humidity", "pressure"]) await backend.waitFor(discovery("small", quantity), `the ${quantity} document`);
+		await backend.waitFor((m) => m.topic === "small/small/telemetry", "a reading");
+		// Live subscribers see no retain flag (MQTT 3.1.1): the retained ones are these topics.
+		const burst = backend.messages.filter((m) => ofSmall(m) && !m.topic.includes("/telemetry"));
+		const bytes = burst.reduce((sum, m) => sum + m.topic.length + m.text.length, 0);
+		assert.ok(bytes > 2048, `the connect burst is larger than the outbox (${bytes} bytes)`);
+		assert.ok(burst.some((m) => m.topic === "small/small/state"));
+		assert.equal(node.mqtt.dropped, 0);
 	});
 
 	test("an id Home Assistant refuses in a discovery topic is refused with the reason", () => {

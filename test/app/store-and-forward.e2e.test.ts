@@ -48,7 +48,7 @@ interface Profile {
 
 /** What each board's build gives the node (flash region, RAM outbox; docs/boards.md). */
 const ESP32: Profile = { name: "esp32", flashBytes: 256 * 1024, outbox: { messages: 64, bytes: 16 * 1024 } };
-const ESP8266: Profile = { name: "esp8266", flashBytes: 761 * 4096, outbox: { messages: 16, bytes: 4096 } };
+const ESP8266: Profile = { name: "esp8266", flashBytes: 761 * 4096, outbox: { messages: 16, bytes: 2048 } };
 /** A region too small for the day (a board whose partition you chose smaller): the oldest readings become summaries. */
 const SMALL: Profile = { name: "small-region", flashBytes: 16 * 1024, outbox: { messages: 16, bytes: 4096 } };
 

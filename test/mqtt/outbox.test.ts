@@ -24,7 +24,7 @@ const op: fc.Arbitrary<Op> = fc.oneof(
 );
 
 describe("outbox", () => {
-	it("behaves like a simple list under any sequence of appends, sends, acks and requeues (model check)", () => {
+	it("behaves like a simple list under any sequence of appends, sends, acks and requeues, and says when an append evicts nothing (model check)", () => {
 		fc.assert(fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
 			const MESSAGES = 6;
 			const BYTES = 100;
@@ -53,6 +53,8 @@ describe("outbox", () => {
 						}
 						expected.push(model.splice(victim, 1)[0].bytes);
 					}
+					// fits: the append evicts nothing (and an empty outbox takes anything).
+					assert.equal(outbox.fits(step.length), !model.length || (!expected.length && !refused));
 					evicted.length = 0;
 					const offset = outbox.append(step.length, step.qos, id);
 					assert.deepEqual(evicted, expected, "evicted the entries the policy names, bytes intact");

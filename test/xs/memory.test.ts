@@ -35,9 +35,10 @@ const FIGURES = path.resolve(import.meta.dirname, "../../build/xs-figures.json")
  * was 1,438 slots and 6.3 KB (29 KB on a board), which these bounds would have caught.
  */
 const BOUNDS = Object.freeze({
-	// Store and forward (the journal, its records and the drain) holds about 150 of them.
-	stateSlots: 1350,
-	stateChunks: 15_000,
+	// Store and forward (the journal, its records and the drain) holds about 150 of them. Lowered from 1,350
+	// slots and 15,000 B when the node's callbacks became methods of one class (1,031 slots, 10,624 B now).
+	stateSlots: 1100,
+	stateChunks: 12_000,
 	cycleSlots: 80,
 	cycleChunks: 600,
 	cycleComputrons: 40_000,
