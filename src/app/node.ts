@@ -573,7 +573,9 @@ export class SensorNode {
 
 	#sampleOnCommand(): void {
 		const now = this.#host.clock.ticks();
-		if (this.#sampledAt !== undefined && elapsed(this.#sampledAt, now) < 1000) return;
+		// elapsed() is only valid for spans under 24.8 days: a negative one is a command that long ago, not a flood.
+		const since = this.#sampledAt === undefined ? -1 : elapsed(this.#sampledAt, now);
+		if (since >= 0 && since < 1000) return;
 		this.#sampledAt = now;
 		this.#cycle();
 	}
