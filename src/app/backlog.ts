@@ -123,7 +123,9 @@ export class Backlog {
 		const i = this.#find(id);
 		if (i < 0) return;
 		try {
-			this.#journal.acknowledge(this.#table[2 * i + 1]);
+			const ticket = this.#table[2 * i + 1];
+			if (ticket > 0) this.#journal.acknowledgeReading(ticket);
+			else this.#journal.acknowledge(-ticket);
 		}
 		catch (error) {
 			// It goes out once more after the next boot, with its seq: a consumer sees the repeat.
@@ -168,7 +170,8 @@ export class Backlog {
 		// No room in the outbox: the record stays where it is and the next turn tries again.
 		if (!this.#client.fits(topic, payload)) return;
 		this.#cursor = ticket + slotsOf(record.kind);
-		this.#track(this.#send(topic, payload, DRAINED), ticket, true);
+		// A summary's ticket is kept negated: its acknowledgement must check that a newer version did not retire it.
+		this.#track(this.#send(topic, payload, DRAINED), reading ? ticket : -ticket, true);
 	};
 
 	#readingPayload(record: JournalRecord): string {
@@ -232,7 +235,7 @@ export class Backlog {
 	}
 
 	#has(ticket: number): boolean {
-		for (let i = 0; i < this.#tracked; i++) if (this.#table[2 * i + 1] === ticket) return true;
+		for (let i = 0; i < this.#tracked; i++) if (Math.abs(this.#table[2 * i + 1]) === ticket) return true;
 		return false;
 	}
 }

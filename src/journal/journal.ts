@@ -93,11 +93,25 @@ export class Journal {
 		const offset = this.#offsetOf(ticket);
 		if (offset < 0) return;
 		// Only this journal's own tickets come here, so the kind byte is sound and the CRC need not be checked.
-		const kind = new Uint8Array(this.#flash.read(offset, 4))[0];
-		if (!slotsOf(kind)) return;
-		const ack = offset + ackOffset(kind);
-		if (new DataView(this.#flash.read(ack, 4)).getUint32(0) !== 0xffffffff) return;
-		this.#flash.write(ack, 4, ACKED);
+		// One read covers a reading's ack word; this runs for every reading, and each read is an allocation.
+		let slot = new Uint8Array(this.#flash.read(offset, SLOT));
+		const at = ackOffset(slot[0]);
+		if (at < 0) return;
+		if (at >= SLOT) slot = new Uint8Array(this.#flash.read(offset + SLOT, SLOT));
+		const word = at % SLOT;
+		if ((slot[word] & slot[word + 1] & slot[word + 2] & slot[word + 3]) !== 0xff) return;
+		this.#flash.write(offset + at, 4, ACKED);
+		this.#waiting--;
+	}
+
+	/**
+	 * Marks the reading `ticket` names as acknowledged, without reading it first: for a reading's own PUBACK,
+	 * once per reading, when nothing else can have acknowledged it (a reclaim moves it under a new ticket).
+	 */
+	acknowledgeReading(ticket: number): void {
+		const offset = this.#offsetOf(ticket);
+		if (offset < 0) return;
+		this.#flash.write(offset + ackOffset(READING), 4, ACKED);
 		this.#waiting--;
 	}
 
