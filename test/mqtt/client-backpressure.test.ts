@@ -13,15 +13,25 @@ function burst(count: number, topic = "cmd"): Uint8Array {
 	return concat(...Array.from({ length: count }, (_, i) => publish({ topic, payload: `m${i + 1}`, qos: 1, id: i + 1 })));
 }
 
+/**
+ * Opens a connection on a rig with a 64-byte send buffer that never drains by itself: CONNECT fills the
+ * buffer, the CONNACK is accepted, and the client is left with no room to write.
+ */
+function connectWithNoRoom(r: ReturnType<typeof rig>, sessionPresent = false) {
+	const connection = r.open();
+	connection.release(64);
+	connection.send(connack(0, sessionPresent));
+	r.clock.advance(0);
+	connection.release(0);
+	r.clock.advance(0);
+	return connection;
+}
+
 describe("backpressure on incoming QoS 1", () => {
 	it("takes 500 QoS 1 messages in one read through a 4-byte write budget: each delivered once, all acknowledged in order, no disconnect", () => {
-		const { clock, client, seen, open } = rig({ network: { sendBuffer: 64, autoDrain: false } });
-		const connection = open();
-		connection.release(64);
-		connection.send(connack(0, true));
-		clock.advance(0);
-		connection.release(0);
-		clock.advance(0);
+		const r = rig({ network: { sendBuffer: 64, autoDrain: false } });
+		const { clock, client, seen } = r;
+		const connection = connectWithNoRoom(r, true);
 		connection.send(burst(500));
 		clock.advance(0);
 		// No room at all: the client handles what fits its ring of owed PUBACKs, then stops reading.
@@ -45,13 +55,9 @@ describe("backpressure on incoming QoS 1", () => {
 	});
 
 	it("stops reading the socket while the ring is full, and reads what arrived meanwhile once there is room", () => {
-		const { clock, seen, open } = rig({ network: { sendBuffer: 64, autoDrain: false } });
-		const connection = open();
-		connection.release(64);
-		connection.send(connack(0));
-		clock.advance(0);
-		connection.release(0);
-		clock.advance(0);
+		const r = rig({ network: { sendBuffer: 64, autoDrain: false } });
+		const { clock, seen } = r;
+		const connection = connectWithNoRoom(r);
 		connection.send(burst(40));
 		clock.advance(0);
 		connection.send(publish({ topic: "late", payload: "x", qos: 1, id: 41 }));
@@ -95,13 +101,9 @@ describe("a handler that leaves the connection acknowledges its message first", 
 	});
 
 	it("waits for socket space to acknowledge before switching, and gives up waiting after connackTimeout", () => {
-		const { clock, net, client, seen, open } = rig({ client: { connackTimeout: 3000 }, network: { sendBuffer: 64, autoDrain: false } });
-		const first = open();
-		first.release(64);
-		first.send(connack(0));
-		clock.advance(0);
-		first.release(0);
-		clock.advance(0);
+		const r = rig({ client: { connackTimeout: 3000 }, network: { sendBuffer: 64, autoDrain: false } });
+		const { clock, net, client, seen } = r;
+		const first = connectWithNoRoom(r);
 		client.onMessage = () => client.reconfigure({ host: "other.test" });
 		first.send(publish({ topic: "cfg", payload: "move", qos: 1, id: 9 }));
 		clock.advance(0);

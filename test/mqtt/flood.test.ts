@@ -28,6 +28,16 @@ function disconnected(broker: Mosquitto, id: string, times: number): Promise<voi
 		check();
 	});
 }
+/** Makes the persistent session `id` with a QoS 1 subscription to `filter`, and leaves it for the broker to queue into. */
+async function persistentSession(broker: Mosquitto, id: string, filter: string): Promise<void> {
+	const first = realClient({ host: broker.host, port: broker.port, id });
+	cleanup.push(() => first.client.close());
+	first.client.subscribe(filter, { qos: 1 });
+	await first.signal.until(() => first.seen.subscribes.length === 1, "SUBACK");
+	first.client.close();
+	await first.signal.until(() => first.seen.disconnects.length === 1, "graceful close");
+}
+
 afterEach(async () => {
 	for (const close of cleanup.splice(0)) await close();
 });
@@ -71,12 +81,7 @@ describe("inbound QoS 1 floods against a real Mosquitto", () => {
 	for (const [name, sendBuffer, count] of [["an ESP8266 socket", 2920, 1000], ["a 32-byte send buffer", 32, 200]] as const) {
 		it(`resumes a persistent session with ${count} queued messages through ${name}: no disconnect, each delivered and acknowledged once`, async () => {
 			const id = `flood-${sendBuffer}`;
-			const first = realClient({ host: broker.host, port: broker.port, id });
-			cleanup.push(() => first.client.close());
-			first.client.subscribe("flood/#", { qos: 1 });
-			await first.signal.until(() => first.seen.subscribes.length === 1, "SUBACK");
-			first.client.close();
-			await first.signal.until(() => first.seen.disconnects.length === 1, "graceful close");
+			await persistentSession(broker, id, "flood/#");
 
 			const publisher = await watch(broker.url, []);
 			cleanup.push(() => publisher.observer.endAsync(true));
@@ -117,12 +122,7 @@ describe("a broker restart with the subscriber coming back last", () => {
 	it("delivers the 1,000 messages queued across the restart once each, with no disconnect", async () => {
 		const count = 1000;
 		const id = "flood-restart";
-		const first = realClient({ host: broker.host, port: broker.port, id });
-		cleanup.push(() => first.client.close());
-		first.client.subscribe("restart/#", { qos: 1 });
-		await first.signal.until(() => first.seen.subscribes.length === 1, "SUBACK");
-		first.client.close();
-		await first.signal.until(() => first.seen.disconnects.length === 1, "graceful close");
+		await persistentSession(broker, id, "restart/#");
 		const publisher = await watch(broker.url, [], { clientId: "flood-publisher" });
 		await Promise.all(Array.from({ length: count }, (_, i) => publisher.observer.publishAsync("restart/x", String(i + 1), { qos: 1 })));
 		await publisher.observer.endAsync(true);
