@@ -18,19 +18,11 @@
  * (the node's retained "online", a config report): it waits in flash until there is room.
  */
 import type { Clock, Log, TimerId } from "../io";
-import type { PublishOptions } from "../mqtt/client";
 import type { Telemetry } from "./telemetry";
 import type { Topics } from "./topics";
+import { publishOrLog, type Publisher } from "./publish";
 import { Journal, type JournalCounters } from "../journal/journal";
 import { FAHRENHEIT, PRESSURE, READING, slotsOf, type JournalRecord } from "../journal/records";
-
-/** What the backlog needs of the MQTT client (MqttClient has it). */
-export interface Publisher {
-	readonly connected: boolean;
-	publish(topic: string, payload: string, options: PublishOptions): number;
-	/** Whether a QoS 1 message goes into the outbox now without evicting an older one. */
-	fits(topic: string, payload: string): boolean;
-}
 
 export interface BacklogOptions {
 	/** Journal messages published per second at most while draining (default 5). */
@@ -43,8 +35,6 @@ export interface BacklogOptions {
 const TRACKED = 8;
 /** Added to a tracked packet identifier (at most 65535) that belongs to a journal message. */
 const DRAINED_FLAG = 0x10000;
-const DRAINED: PublishOptions = Object.freeze({ qos: 1, retain: false });
-const LIVE: readonly PublishOptions[] = Object.freeze([DRAINED, Object.freeze({ qos: 1, retain: true })]);
 
 export class Backlog {
 	readonly #journal: Journal;
@@ -108,7 +98,7 @@ export class Backlog {
 			this.#log("error", `backlog: flash write failed (${(error as Error).message}); reading ${seq} is kept in RAM only`);
 			return false;
 		}
-		if (this.#client.connected && this.#tracked < TRACKED && this.#client.fits(this.#topics.telemetry, payload)) this.#track(this.#send(this.#topics.telemetry, payload, LIVE[retain ? 1 : 0]), ticket, false);
+		if (this.#client.connected && this.#tracked < TRACKED && this.#client.fits(this.#topics.telemetry, payload)) this.#track(this.#send(this.#topics.telemetry, payload, retain), ticket, false);
 		else this.#start();
 		return true;
 	}
@@ -171,7 +161,7 @@ export class Backlog {
 		if (!this.#client.fits(topic, payload)) return;
 		this.#cursor = ticket + slotsOf(record.kind);
 		// A summary's ticket is kept negated: its acknowledgement must check that a newer version did not retire it.
-		this.#track(this.#send(topic, payload, DRAINED), reading ? ticket : -ticket, true);
+		this.#track(this.#send(topic, payload, false), reading ? ticket : -ticket, true);
 	};
 
 	#readingPayload(record: JournalRecord): string {
@@ -198,15 +188,9 @@ export class Backlog {
 		return JSON.stringify(summary);
 	}
 
-	/** Publishes; the packet identifier, or 0 when the client refused (the record stays waiting). */
-	#send(topic: string, payload: string, options: PublishOptions): number {
-		try {
-			return this.#client.publish(topic, payload, options);
-		}
-		catch (error) {
-			this.#log("error", `mqtt: cannot publish to ${topic}: ${(error as Error).message}`);
-			return 0;
-		}
+	/** Publishes at QoS 1; the packet identifier, or 0 when the client refused (the record stays waiting). */
+	#send(topic: string, payload: string, retain: boolean): number {
+		return publishOrLog(this.#client, this.#log, topic, payload, 1, retain);
 	}
 
 	/** A reading's time: as taken, or worked out from its uptime when it is this boot's and the date came later. */

@@ -18,6 +18,7 @@
 import { Backlog, type BacklogOptions } from "./backlog";
 import { Config, type ConfigEvents, type Connection } from "./config";
 import { HA_STATUS_TOPIC, discoveryMessages } from "./discovery";
+import { publishOrLog } from "./publish";
 import { DEFAULTS, type Settings } from "./settings";
 import { ChangeFilter, Telemetry } from "./telemetry";
 import { topicProblem, topicsFor, type Topics } from "./topics";
@@ -26,7 +27,7 @@ import type { Sample, Sensor } from "../drivers/sensor";
 import { SensorError } from "../drivers/sensor";
 import { elapsed, type Host, type TimerId } from "../io";
 import { Journal } from "../journal/journal";
-import { MqttClient, type MqttClientOptions, type MqttDrop, type MqttError, type MqttEvents, type MqttMessage, type MqttOversize, type MqttReason, type PublishOptions, type SocketOptions } from "../mqtt/client";
+import { MqttClient, type MqttClientOptions, type MqttDrop, type MqttError, type MqttEvents, type MqttMessage, type MqttOversize, type MqttReason, type SocketOptions } from "../mqtt/client";
 import { decodeUtf8 } from "../utf8";
 
 export const FIRMWARE_VERSION = "0.1.0";
@@ -67,12 +68,6 @@ export interface NodeCounters {
 }
 
 type Health = "searching" | "ok" | "absent" | "error";
-
-/** Options for `publish` by QoS and retain, made once rather than per message. */
-const PUBLISH_OPTIONS: readonly (readonly PublishOptions[])[] = Object.freeze([
-	Object.freeze([Object.freeze({ qos: 0, retain: false }), Object.freeze({ qos: 0, retain: true })]),
-	Object.freeze([Object.freeze({ qos: 1, retain: false }), Object.freeze({ qos: 1, retain: true })]),
-]);
 
 /** How the broker connection is secured, as `state.tls` says it: "insecure" is TLS with no certificate check. */
 type TlsMode = "off" | "verified" | "pinned" | "insecure";
@@ -703,12 +698,7 @@ export class SensorNode {
 	}
 
 	#publish(topic: string, payload: string, qos: 0 | 1, retain: boolean): void {
-		try {
-			this.#client.publish(topic, payload, PUBLISH_OPTIONS[qos][retain ? 1 : 0]);
-		}
-		catch (error) {
-			this.#host.log("error", `mqtt: cannot publish to ${topic}: ${(error as Error).message}`);
-		}
+		publishOrLog(this.#client, this.#host.log, topic, payload, qos, retain);
 	}
 }
 
