@@ -265,13 +265,13 @@ interface Listener {
 }
 
 /** Runs `use` with a Mosquitto that also has a TLS listener, its CA and server certificate made by openssl for the run. */
-async function withTlsBroker(use: (broker: Mosquitto, listener: Listener) => Promise<void>): Promise<void> {
+async function withTlsBroker<T>(use: (broker: Mosquitto, listener: Listener) => Promise<T>): Promise<T> {
 	const certificates = makeCertificates();
 	try {
 		const port = await freePort();
 		const broker = await startMosquitto({ config: tlsListener(port, certificates, certificates.server) });
 		try {
-			await use(broker, { port, caDer: new X509Certificate(certificates.ca).raw });
+			return await use(broker, { port, caDer: new X509Certificate(certificates.ca).raw });
 		}
 		finally {
 			await broker.stop();
@@ -293,16 +293,42 @@ function memoryManifest(listener: Listener): { manifest: string; settings: strin
 	return { manifest: path.join(dir, "manifest.json"), settings: ["mqtt_tls=true", "tls_ca=broker-ca.der"] };
 }
 
-async function memory(broker: Mosquitto, target: Board, listener: Listener = { port: broker.port }): Promise<void> {
-	console.log(`\n2. Memory for the ${target.name} in an instrumented mcsim build with its outbox (${target.outbox.messages} messages, ${target.outbox.bytes} B)`);
+/** Heaps of a fixed size, in the simulator's units: XS aborts ("memory full") rather than grow them. */
+interface FixedHeaps { slots: number; chunks: number; stack: number }
+
+/**
+ * A manifest over the instrumented build whose XS heaps cannot grow: the simulator ignores `creation.static`,
+ * but with `incremental` 0 it aborts as a board would when the firmware needs more at any moment, garbage a
+ * collection can free aside. That catches what a sample every 100 ms misses: a burst inside one turn.
+ */
+function fixedManifest(manifest: string, heaps: FixedHeaps): string {
+	const dir = path.join(out, "fixed");
+	fs.mkdirSync(dir, { recursive: true });
+	const creation = { stack: heaps.stack, chunk: { initial: heaps.chunks, incremental: 0 }, heap: { initial: heaps.slots, incremental: 0 } };
+	fs.writeFileSync(path.join(dir, "manifest.json"), JSON.stringify({ include: [manifest], creation }));
+	return path.join(dir, "manifest.json");
+}
+
+class OutOfMemory extends Error {}
+
+/**
+ * Runs the memory phases in the instrumented build: the peaks per phase; or, in `fixed` heaps, the phase in
+ * which XS ran out, or undefined when it never did.
+ */
+async function memory(broker: Mosquitto, target: Board, listener: Listener = { port: broker.port }, fixed?: FixedHeaps): Promise<[string, Peak][] | string | undefined> {
 	const id = `check-mem-${target.outbox.messages}${target.tls ? "-tls" : ""}${target.noFlash ? "-ram" : ""}`;
 	for (const file of SHARED_FILES) fs.rmSync(file, { force: true });
 	const { manifest, settings: tls } = memoryManifest(listener);
 	const settings = [`mqtt_host=127.0.0.1`, `mqtt_port=${listener.port}`, `id=${id}`, "interval=1", `outbox_messages=${target.outbox.messages}`, `outbox_bytes=${target.outbox.bytes}`, ...tls, ...(target.noFlash ? ["flash_partition="] : [])];
-	const { library } = build(manifest, HOST, settings, true);
+	const { library } = build(fixed ? fixedManifest(manifest, fixed) : manifest, HOST, settings, true);
 	const watch = await connectBackend(broker.url, [`nodes/${id}/#`]);
 	const sim = startMcsim(library);
 	const phases: [string, Peak][] = [];
+	let phase = "boot and connect";
+	// Once XS has aborted, every wait below fails at once, naming the phase.
+	const abort = sim.line(/^XS abort|^# (Chunk|Slot) allocation: .*failed/, 0, 1e9);
+	abort.catch(() => undefined);
+	const guard = <T>(wait: Promise<T>): Promise<T> => Promise.race([wait, abort.then((line) => { throw new OutOfMemory(`${phase} (${line})`); })]);
 	let from = 0;
 	const peak = (): Peak => {
 		const result = { slots: 0, chunks: 0, stack: 0 };
@@ -320,42 +346,55 @@ async function memory(broker: Mosquitto, target: Board, listener: Listener = { p
 		return result;
 	};
 	try {
-		const baseline = /^mem-before-main (\d+) (\d+)/.exec(await sim.line(/^mem-before-main /))!;
+		const baseline = /^mem-before-main (\d+) (\d+)/.exec(await guard(sim.line(/^mem-before-main /)))!;
 		phases.push(["before main: the SDK's and the simulated board's own", { slots: Number(baseline[1]) / SIM_SLOT, chunks: Number(baseline[2]), stack: 0 }]);
-		await watch.waitFor((m) => m.topic.endsWith("/status") && m.text === "online", "online");
-		await sim.line(/^instruments: /, sim.lines.length);
+		await guard(watch.waitFor((m) => m.topic.endsWith("/status") && m.text === "online", "online"));
+		await guard(sim.line(/^instruments: /, sim.lines.length));
 		phases.push([`boot and connect${target.tls ? " (the TLS handshake)" : ""}: online`, peak()]);
-		await watch.waitFor((m) => m.topic.endsWith("/telemetry"), "first reading");
-		await sim.line(/^instruments: /, sim.lines.length);
+		phase = "the first reading";
+		await guard(watch.waitFor((m) => m.topic.endsWith("/telemetry"), "first reading"));
+		await guard(sim.line(/^instruments: /, sim.lines.length));
 		phases.push(["first reading sent", peak()]);
+		phase = "100 readings";
 		// One reading a second from the interval, and one more from a `sample` command (the node takes at most one a second).
 		const hundred = (m: { topic: string; text: string }) => m.topic.endsWith("/telemetry") && JSON.parse(m.text).seq >= 100;
 		const deadline = Date.now() + 120_000;
 		while (!watch.messages.some(hundred)) {
 			if (Date.now() > deadline) throw new Error("no 100 readings within 120 s");
 			await watch.publish(`nodes/${id}/command`, "sample", { retain: false });
-			await new Promise((resolve) => setTimeout(resolve, 1000));
+			await guard(new Promise((resolve) => setTimeout(resolve, 1000)));
 		}
 		phases.push(["100 readings", peak()]);
+		phase = "a 1 KB config document";
 		const document = JSON.stringify({ rev: 9, interval: 1, unit: "C", deltaT: 0, deltaH: 0, maxSilence: 300, offsetT: 0, offsetH: 0, qos: 1, retain: false, keepalive: 60, discovery: true });
 		await watch.publish(`nodes/${id}/config`, document.replace("{", `{${" ".repeat(1024 - document.length)}`), { retain: true });
-		await watch.waitFor((m) => m.topic.endsWith("/config/state") && /"rev":9/.test(m.text), "1 KB document applied");
-		await sim.line(/^instruments: /, sim.lines.length);
+		await guard(watch.waitFor((m) => m.topic.endsWith("/config/state") && /"rev":9/.test(m.text), "1 KB document applied"));
+		await guard(sim.line(/^instruments: /, sim.lines.length));
 		phases.push(["a 1 KB config document applied", peak()]);
+		phase = "the outage, reconnect and drain";
 		await broker.stop();
-		await new Promise((resolve) => setTimeout(resolve, 20_000));
+		await guard(new Promise((resolve) => setTimeout(resolve, 20_000)));
 		const readings = () => watch.messages.filter((m) => /\/telemetry(\/backlog)?$/.test(m.topic)).length;
 		const before = readings();
 		await broker.restart();
 		// The node's backoff can reach its 60 s bound within a 20 s outage of refused connects (seen over TLS).
-		await watch.waitFor(() => readings() >= before + 16, "the queued readings", 75_000);
-		await sim.line(/^instruments: /, sim.lines.length);
+		await guard(watch.waitFor(() => readings() >= before + 16, "the queued readings", 75_000));
+		await guard(sim.line(/^instruments: /, sim.lines.length));
 		phases.push([`20 s outage (readings wait in ${target.noFlash ? "the RAM outbox, which fills" : "flash"}), reconnect${target.tls ? " (a TLS handshake)" : ""}, drain`, peak()]);
+	}
+	catch (error) {
+		if (fixed && error instanceof OutOfMemory) return error.message;
+		throw error;
 	}
 	finally {
 		await sim.kill();
 		await watch.close();
 	}
+	return fixed ? undefined : phases;
+}
+
+/** Prints the sampled peaks of `target`'s phases, checks them against its goal, and returns the highest. */
+function reportMemory(target: Board, phases: [string, Peak][]): { slots: number; chunks: number } {
 	// The simulator's baseline holds the simulated board, which a board does not have; a board's own SDK objects
 	// (Wi-Fi, sockets) are not measured here. "Firmware" is what main and after added.
 	const [, baseline] = phases[0];
@@ -363,9 +402,14 @@ async function memory(broker: Mosquitto, target: Board, listener: Listener = { p
 	console.log("  | --- | ---: | ---: | ---: | ---: |");
 	let worst = 0;
 	let deepest = 0;
+	const most = { slots: 0, chunks: 0 };
 	for (const [what, p] of phases) {
 		const firmware = (p.slots - baseline.slots) * BOARD_SLOT + p.chunks - baseline.chunks;
-		if (p !== baseline) worst = Math.max(worst, firmware);
+		if (p !== baseline) {
+			worst = Math.max(worst, firmware);
+			most.slots = Math.max(most.slots, p.slots);
+			most.chunks = Math.max(most.chunks, p.chunks);
+		}
 		deepest = Math.max(deepest, p.stack);
 		console.log(`  | ${what} | ${p.slots} | ${p.chunks} | ${p.stack} | ${p === baseline ? "" : `${(firmware / 1024).toFixed(1)} KB`} |`);
 	}
@@ -373,6 +417,29 @@ async function memory(broker: Mosquitto, target: Board, listener: Listener = { p
 	const total = worst + stack;
 	(deepest < target.stackSlots ? ok : fail)(`stack: peak ${deepest} slots of the ${target.stackSlots} allocated (creation.stack)`);
 	(total <= target.goal ? ok : fail)(`${target.name}: firmware peak ${(worst / 1024).toFixed(1)} KB + stack ${(stack / 1024).toFixed(1)} KB = ${(total / 1024).toFixed(1)} KB of ${(target.budget / 1024).toFixed(1)} KB (${target.about}); goal ${(target.goal / 1024).toFixed(1)} KB; chunks at their 64-bit size, an upper bound`);
+	return most;
+}
+
+/** Room the fixed slot heap gets over the sampled peak, for what lives only inside one turn (a parsed document). */
+const SLOT_HEADROOM = 1.15;
+
+/**
+ * The goal held at every moment, not only at the samples: the same phases with XS's slot and chunk heaps fixed
+ * at the simulator's baseline plus the goal, less the stack. The slots get their sampled peak and some room,
+ * the chunks the rest. Stricter than a board, whose one block lets slots and chunks trade and whose chunks are
+ * smaller, and where a growing array that cannot get room to spare takes what it needs: passing here is
+ * passing there.
+ */
+async function fixedHeaps(broker: Mosquitto, target: Board, baseline: Peak, most: { slots: number; chunks: number }): Promise<void> {
+	const firmwareBytes = target.goal - target.stackSlots * BOARD_SLOT;
+	const slots = Math.ceil((most.slots - baseline.slots) * SLOT_HEADROOM);
+	const chunks = firmwareBytes - slots * BOARD_SLOT;
+	const heaps = { slots: baseline.slots + slots, chunks: baseline.chunks + chunks, stack: target.stackSlots };
+	const what = `${target.name} in fixed heaps: baseline + ${slots} slots (${(slots * BOARD_SLOT / 1024).toFixed(1)} KB on a board) + ${(chunks / 1024).toFixed(1)} KB of chunks + a ${target.stackSlots}-slot stack = the ${(target.goal / 1024).toFixed(1)} KB goal`;
+	console.log(`\n  The same phases again, ${what}`);
+	if (chunks < most.chunks - baseline.chunks) return fail(`${what}: under the sampled chunk peak, not run`);
+	const ranOut = await memory(broker, target, { port: broker.port }, heaps);
+	(ranOut ? fail : ok)(ranOut ? `${what}: ran out in ${ranOut}` : `${what}: ran every phase`);
 }
 
 function boards(): void {
@@ -434,8 +501,13 @@ async function main(): Promise<void> {
 		if (wanted("sim")) await simulator(broker);
 		if (wanted("memory")) {
 			for (const target of BOARDS) {
-				if (target.tls) await withTlsBroker((tlsBroker, listener) => memory(tlsBroker, target, listener));
-				else await memory(broker, target);
+				console.log(`\n2. Memory for the ${target.name} in an instrumented mcsim build with its outbox (${target.outbox.messages} messages, ${target.outbox.bytes} B)`);
+				const phases = (target.tls
+					? await withTlsBroker((tlsBroker, listener) => memory(tlsBroker, target, listener))
+					: await memory(broker, target)) as [string, Peak][];
+				const most = reportMemory(target, phases);
+				// The ESP8266's one static block is where the goal binds.
+				if (target.budget === ESP8266_XS_BYTES && !target.noFlash) await fixedHeaps(broker, target, phases[0][1], most);
 			}
 		}
 		if (wanted("boards")) boards();
