@@ -625,9 +625,8 @@ export class Session {
 		}
 		else {
 			this.counters.received++;
-			// A frame reassembled in the reader's buffer is overwritten by the next one, so its payload is copied;
-			// one that arrived whole lies in the caller's chunk, which is never reused, and is handed over as is.
-			this.#inbound = { topic, payload: this.#reader.reassembled ? payload.slice() : payload, qos, retain, dup };
+			// No copy: the payload lies in the chunk read or in the buffer its frame was assembled in, never reused.
+			this.#inbound = { topic, payload, qos, retain, dup };
 		}
 	}
 
