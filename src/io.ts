@@ -44,7 +44,9 @@ export interface I2CBus {
 
 /**
  * Options for an ECMA-419 TCP socket `io` constructor (`embedded:io/socket/tcp`), or a TLS one
- * (`embedded:io/socket/tcp/tls`), which takes the same options plus `host` and `secure`.
+ * (`embedded:io/socket/tcp/tls`), which takes the same options plus `host` and `secure`. The callbacks are
+ * called with `this` set to the socket, as ECMA-419 says and the SDK's tcp.c does: the MQTT client's are
+ * shared by all its connections and find it through the socket.
  */
 export interface TcpOptions {
 	/** An IP address: like the device, sockets do not resolve names (see `Resolver`). */

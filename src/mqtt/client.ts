@@ -75,6 +75,11 @@ function describeCause(cause: Error): string {
 	return typeof code === "string" && !cause.message.includes(code) ? `${cause.message} (${code})` : cause.message;
 }
 
+/** A socket the client opened, and the client it belongs to, for its shared callbacks. */
+interface ClientSocket extends Tcp {
+	mqttClient?: MqttClient;
+}
+
 function bytesOf(value: Uint8Array | string): Uint8Array {
 	return typeof value === "string" ? encodeUtf8(value) : value;
 }
@@ -145,8 +150,8 @@ export class MqttClient implements MqttEvents {
 	#socketOptions: SocketOptions;
 	#host: string;
 	#port: number;
-	#socket: Tcp | undefined;
-	/** Identifies the current connection attempt; callbacks from older ones are ignored. */
+	#socket: ClientSocket | undefined;
+	/** Identifies the current connection attempt, so that a name resolved for an older one is ignored. */
 	#attempt = 0;
 	#timer: TimerId | undefined;
 	#timerAt = 0;
@@ -263,7 +268,7 @@ export class MqttClient implements MqttEvents {
 		this.#dns.resolve({
 			host: this.#host,
 			onResolved: (_host, address) => {
-				if (attempt === this.#attempt) this.#openSocket(address, attempt);
+				if (attempt === this.#attempt) this.#openSocket(address);
 			},
 			onError: () => {
 				if (attempt !== this.#attempt) return;
@@ -273,45 +278,58 @@ export class MqttClient implements MqttEvents {
 		});
 	}
 
-	#openSocket(address: string, attempt: number): void {
-		let up = false;
+	#openSocket(address: string): void {
 		try {
 			const { io, secure } = this.#socketOptions;
-			this.#socket = new io({
+			const socket: ClientSocket = this.#socket = new io({
 				address,
 				host: this.#host,
 				port: this.#port,
 				secure,
 				nodelay: true,
-				onWritable: (bytes) => {
-					if (attempt !== this.#attempt) return;
-					const now = this.#clock.ticks();
-					if (!up) {
-						up = true;
-						this.#session.onConnected(now);
-					}
-					this.#session.onWritable(bytes, now);
-					this.#read();
-					this.#arm();
-				},
-				onReadable: () => {
-					if (attempt !== this.#attempt) return;
-					this.#unread = true;
-					this.#read();
-					this.#arm();
-				},
-				onError: (cause) => {
-					if (attempt !== this.#attempt) return;
-					this.#session.onTransportLost(this.#clock.ticks(), "transport", cause && describeCause(cause));
-					this.#arm();
-				},
+				onWritable: MqttClient.#onWritable,
+				onReadable: MqttClient.#onReadable,
+				onError: MqttClient.#onError,
 			});
+			socket.mqttClient = this;
 		}
 		catch (error) {
 			// A TLS socket that cannot be made (no memory for a handshake, bad trust material) throws here.
 			this.#session.onTransportLost(this.#clock.ticks(), "transport", describeCause(error as Error));
 		}
 		this.#arm();
+	}
+
+	/*
+	 * The socket's callbacks, shared by every connection rather than three closures made for each (about 21
+	 * slots). They are called on the socket (ECMA-419, the SDK's tcp.c, and every host and test socket here),
+	 * which carries its client; a socket the client has let go of is no longer its #socket, and is ignored.
+	 */
+
+	static #onWritable(this: ClientSocket, bytes: number): void {
+		const client = this.mqttClient;
+		if (!client || client.#socket !== this) return;
+		const now = client.#clock.ticks();
+		// The first call says the connection is up; the session ignores the later ones.
+		client.#session.onConnected(now);
+		client.#session.onWritable(bytes, now);
+		client.#read();
+		client.#arm();
+	}
+
+	static #onReadable(this: ClientSocket): void {
+		const client = this.mqttClient;
+		if (!client || client.#socket !== this) return;
+		client.#unread = true;
+		client.#read();
+		client.#arm();
+	}
+
+	static #onError(this: ClientSocket, cause?: Error): void {
+		const client = this.mqttClient;
+		if (!client || client.#socket !== this) return;
+		client.#session.onTransportLost(client.#clock.ticks(), "transport", cause && describeCause(cause));
+		client.#arm();
 	}
 
 	/**
