@@ -70,8 +70,12 @@ export interface TcpOptions {
 }
 
 export interface Tcp {
-	/** Everything received so far, or undefined when nothing is waiting. */
-	read(): ArrayBuffer | undefined;
+	/**
+	 * The next `byteLength` bytes received, or without it everything received so far; undefined when nothing is
+	 * waiting. `byteLength` must not exceed what onReadable last reported less what was read since (the SDK
+	 * throws "invalid").
+	 */
+	read(byteLength?: number): ArrayBuffer | undefined;
 	/**
 	 * Takes a copy of `data` (the caller may reuse its buffer at once, as on the device). Throws when `data`
 	 * is larger than the space last announced through `onWritable`, less what was written since.

@@ -102,6 +102,9 @@ function connectOptions(settings: MqttConnectSettings, previous?: Readonly<Conne
 	};
 }
 
+/** The most bytes taken from the socket at once (see #read). */
+const READ_BYTES = 512;
+
 function checkPort(port: number): number {
 	if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError("port must be 1-65535");
 	return port;
@@ -155,8 +158,8 @@ export class MqttClient implements MqttEvents {
 	#attempt = 0;
 	#timer: TimerId | undefined;
 	#timerAt = 0;
-	/** The socket reported bytes the session was not ready for: read them once it is (backpressure). */
-	#unread = false;
+	/** Bytes the socket holds that the session has not taken: read once it does (backpressure). */
+	#unread = 0;
 
 	/**
 	 * `events`, when given, handles the events in place of the onX options and properties, its methods called
@@ -317,10 +320,10 @@ export class MqttClient implements MqttEvents {
 		client.#arm();
 	}
 
-	static #onReadable(this: ClientSocket): void {
+	static #onReadable(this: ClientSocket, bytes: number): void {
 		const client = this.mqttClient;
 		if (!client || client.#socket !== this) return;
-		client.#unread = true;
+		client.#unread = bytes;
 		client.#read();
 		client.#arm();
 	}
@@ -335,8 +338,10 @@ export class MqttClient implements MqttEvents {
 	/**
 	 * Hands the app each message, and each accepted connection, the session holds, from this frame, so its
 	 * handler (a config document applied, then announced) has nothing of the session's under it; then reads
-	 * what the socket holds if the session takes it now (otherwise it stays there and TCP holds the broker
-	 * back), and so on.
+	 * from the socket if the session takes bytes now (otherwise they stay there and TCP holds the broker
+	 * back), and so on. It reads at most READ_BYTES at a time: at a connect, or after an outage, the socket
+	 * may hold KBs of queued and retained messages (up to 5,840 bytes on the ESP8266), which one read would
+	 * have made into one ArrayBuffer, alive until its last message is handled.
 	 */
 	#read(): void {
 		const session = this.#session;
@@ -354,15 +359,19 @@ export class MqttClient implements MqttEvents {
 				session.delivered(this.#clock.ticks());
 			}
 			if (!this.#unread || !session.receiving) return;
-			this.#unread = false;
-			const data = this.#socket!.read();
-			if (data) session.onBytes(new Uint8Array(data), this.#clock.ticks());
+			const data = this.#socket!.read(Math.min(this.#unread, READ_BYTES));
+			if (!data) {
+				this.#unread = 0;
+				return;
+			}
+			this.#unread -= data.byteLength;
+			session.onBytes(new Uint8Array(data), this.#clock.ticks());
 		}
 	}
 
 	#close(): void {
 		this.#attempt++;
-		this.#unread = false;
+		this.#unread = 0;
 		const socket = this.#socket;
 		this.#socket = undefined;
 		socket?.close();
