@@ -111,15 +111,16 @@ function checkPort(port: number): number {
 }
 
 export class MqttClient implements MqttEvents {
-	onConnect?: (info: { sessionPresent: boolean }) => void;
-	onMessage?: (message: MqttMessage) => void;
-	onOversize?: (message: MqttOversize) => void;
-	onSubscribe?: (result: MqttSubscribeResult) => void;
-	onUnsubscribe?: (result: { filter: string }) => void;
-	onDisconnect?: (reason: MqttReason) => void;
-	onError?: (error: MqttError) => void;
-	onDrop?: (drop: MqttDrop) => void;
-	onPublished?: (id: number) => void;
+	// Declared, not fields: a client given an events object has none of them, rather than nine left undefined.
+	declare onConnect?: (info: { sessionPresent: boolean }) => void;
+	declare onMessage?: (message: MqttMessage) => void;
+	declare onOversize?: (message: MqttOversize) => void;
+	declare onSubscribe?: (result: MqttSubscribeResult) => void;
+	declare onUnsubscribe?: (result: { filter: string }) => void;
+	declare onDisconnect?: (reason: MqttReason) => void;
+	declare onError?: (error: MqttError) => void;
+	declare onDrop?: (drop: MqttDrop) => void;
+	declare onPublished?: (id: number) => void;
 
 	/**
 	 * The session's host: a class of the client's own, so it reaches its private methods, with its methods
@@ -173,15 +174,17 @@ export class MqttClient implements MqttEvents {
 		this.#socketOptions = options.socket;
 		this.#host = options.host;
 		this.#port = checkPort(options.port ?? 1883);
-		this.onConnect = options.onConnect;
-		this.onMessage = options.onMessage;
-		this.onOversize = options.onOversize;
-		this.onSubscribe = options.onSubscribe;
-		this.onUnsubscribe = options.onUnsubscribe;
-		this.onDisconnect = options.onDisconnect;
-		this.onError = options.onError;
-		this.onDrop = options.onDrop;
-		this.onPublished = options.onPublished;
+		if (events === this) {
+			this.onConnect = options.onConnect;
+			this.onMessage = options.onMessage;
+			this.onOversize = options.onOversize;
+			this.onSubscribe = options.onSubscribe;
+			this.onUnsubscribe = options.onUnsubscribe;
+			this.onDisconnect = options.onDisconnect;
+			this.onError = options.onError;
+			this.onDrop = options.onDrop;
+			this.onPublished = options.onPublished;
+		}
 		const { inflight, outbox, maxPacket, maxSubscriptions, backoff, stableAfter, connectTimeout, connackTimeout, ackTimeout, random, log } = options;
 		this.#session = new Session({
 			...connectOptions(options), inflight, outbox, maxPacket, maxSubscriptions, backoff, stableAfter, connectTimeout,
