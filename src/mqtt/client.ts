@@ -87,7 +87,7 @@ function bytesOf(value: Uint8Array | string): Uint8Array {
 function connectOptions(settings: MqttConnectSettings, previous?: Readonly<ConnectOptions>): ConnectOptions {
 	const will = settings.will === undefined ? previous?.will : settings.will === null ? undefined : {
 		topic: settings.will.topic,
-		payload: bytesOf(settings.will.payload ?? ""),
+		payload: settings.will.payload ?? "",
 		qos: (settings.will.qos ?? 0) as QoS,
 		retain: settings.will.retain ?? false,
 	};

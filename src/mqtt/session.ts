@@ -244,7 +244,8 @@ export class Session {
 			checkTopicName(will.topic);
 			// QoS 2 asks nothing of the client: the broker alone publishes the will.
 			if (will.qos !== 0 && will.qos !== 1 && will.qos !== 2) throw new RangeError("will qos must be 0, 1 or 2");
-			if (will.payload.length > 0xffff) throw new RangeError("will payload over 65535 bytes");
+			const payloadLength = typeof will.payload === "string" ? utf8Length(will.payload) : will.payload.length;
+			if (payloadLength < 0 || payloadLength > 0xffff) throw new RangeError("will payload over 65535 bytes, or a string without a UTF-8 form");
 		}
 		return { clientId, clean: options.clean, keepalive, username, password, will };
 	}

@@ -381,6 +381,9 @@ describe("encoder bounds", () => {
 	it("refuses strings without a UTF-8 form and fields over 65535 bytes", () => {
 		assert.equal(encode({ type: PUBLISH, topic: "\ud800", payload: new Uint8Array(0), qos: 0, retain: false, dup: false, id: 0 }), BAD_STRING);
 		assert.equal(encode({ type: CONNECT, clientId: "x".repeat(65_536), clean: true, keepalive: 0 }), MALFORMED);
+		const will = { topic: "w", qos: 0 as const, retain: false };
+		assert.equal(encode({ type: CONNECT, clientId: "c", clean: true, keepalive: 0, will: { ...will, payload: "\udc00" } }), BAD_STRING);
+		assert.equal(encode({ type: CONNECT, clientId: "c", clean: true, keepalive: 0, will: { ...will, payload: "x".repeat(65_536) } }), MALFORMED);
 		assert.equal(encode({ type: CONNECT, clientId: "x", clean: true, keepalive: 0, password: hex("00") }), MALFORMED);
 		assert.equal(encode({ type: SUBSCRIBE, id: 1, filters: [], qos: [] }), MALFORMED);
 	});
