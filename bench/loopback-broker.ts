@@ -29,10 +29,11 @@ export function loopbackBroker(clock: Clock): TcpConstructor {
 			this.#writable = clock.set(() => this.#announce(), 0);
 		}
 
-		read(): ArrayBuffer | undefined {
+		read(byteLength = this.#replyLength): ArrayBuffer | undefined {
 			if (!this.#replyLength) return undefined;
-			const bytes = this.#reply.slice(0, this.#replyLength);
-			this.#replyLength = 0;
+			const bytes = this.#reply.slice(0, byteLength);
+			this.#reply.copyWithin(0, byteLength, this.#replyLength);
+			this.#replyLength -= byteLength;
 			return bytes.buffer;
 		}
 

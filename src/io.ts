@@ -44,7 +44,9 @@ export interface I2CBus {
 
 /**
  * Options for an ECMA-419 TCP socket `io` constructor (`embedded:io/socket/tcp`), or a TLS one
- * (`embedded:io/socket/tcp/tls`), which takes the same options plus `host` and `secure`.
+ * (`embedded:io/socket/tcp/tls`), which takes the same options plus `host` and `secure`. The callbacks are
+ * called with `this` set to the socket, as ECMA-419 says and the SDK's tcp.c does: the MQTT client's are
+ * shared by all its connections and find it through the socket.
  */
 export interface TcpOptions {
 	/** An IP address: like the device, sockets do not resolve names (see `Resolver`). */
@@ -68,8 +70,12 @@ export interface TcpOptions {
 }
 
 export interface Tcp {
-	/** Everything received so far, or undefined when nothing is waiting. */
-	read(): ArrayBuffer | undefined;
+	/**
+	 * The next `byteLength` bytes received, or without it everything received so far; undefined when nothing is
+	 * waiting. `byteLength` must not exceed what onReadable last reported less what was read since (the SDK
+	 * throws "invalid").
+	 */
+	read(byteLength?: number): ArrayBuffer | undefined;
 	/**
 	 * Takes a copy of `data` (the caller may reuse its buffer at once, as on the device). Throws when `data`
 	 * is larger than the space last announced through `onWritable`, less what was written since.

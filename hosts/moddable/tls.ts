@@ -96,8 +96,8 @@ class ModdableTls implements Tcp {
 		});
 	}
 
-	read(): ArrayBuffer | undefined {
-		return this.#socket.read();
+	read(byteLength?: number): ArrayBuffer | undefined {
+		return this.#socket.read(byteLength);
 	}
 
 	write(data: Uint8Array): void {

@@ -6,7 +6,8 @@
  * - `write` throws when given more than the space announced by `onWritable`, less what was written since,
  *   and space comes back only as the peer drains it (like lwIP's send buffer, 5744 bytes on ESP32);
  * - received bytes wait in a bounded buffer; when it is full the socket stops reading, so a slow reader
- *   pushes back on the peer instead of growing memory;
+ *   pushes back on the peer instead of growing memory; `read(byteLength)` takes part of them, and throws
+ *   when asked for more than is waiting, as the SDK's does;
  * - a refused connect, a reset and a clean remote close all reach `onError`, once, with the cause when
  *   there is one (an extension: ECMA-419 passes none, and a board's log just says "connection lost");
  *   nothing is called after `close()`, which is idempotent;
@@ -89,18 +90,23 @@ export function makeSocketClass(opener: Opener, limits: TcpLimits): TcpConstruct
 			socket.on("error", (error) => this.#fail(error));
 		}
 
-		read(): ArrayBuffer | undefined {
+		read(byteLength = this.#receivedBytes): ArrayBuffer | undefined {
 			this.#checkOpen();
 			if (!this.#receivedBytes) return undefined;
-			const bytes = new Uint8Array(this.#receivedBytes);
+			// As the SDK's tcp.c: a count past what is waiting is the caller's error, not a short read.
+			if (!(byteLength > 0 && byteLength <= this.#receivedBytes)) throw new RangeError("invalid");
+			const bytes = new Uint8Array(byteLength);
 			let offset = 0;
-			for (const chunk of this.#received) {
-				bytes.set(chunk, offset);
-				offset += chunk.length;
+			while (offset < byteLength) {
+				const chunk = this.#received[0];
+				const take = Math.min(chunk.length, byteLength - offset);
+				bytes.set(chunk.subarray(0, take), offset);
+				offset += take;
+				if (take === chunk.length) this.#received.shift();
+				else this.#received[0] = chunk.subarray(take);
 			}
-			this.#received = [];
-			this.#receivedBytes = 0;
-			if (this.#socket.isPaused() && !this.#dead) this.#socket.resume();
+			this.#receivedBytes -= byteLength;
+			if (this.#socket.isPaused() && !this.#dead && this.#receivedBytes < receiveBuffer) this.#socket.resume();
 			return bytes.buffer;
 		}
 

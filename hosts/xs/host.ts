@@ -189,8 +189,6 @@ function xsTcpClass(bridge: Bridge): TcpConstructor {
 	class XsTcp implements Tcp {
 		readonly #id: number;
 		readonly #options: TcpOptions;
-		/** The read request never changes, so it is built once and reading allocates only what was read. */
-		readonly #readRequest: ArrayBuffer;
 		#closed = false;
 
 		constructor(options: TcpOptions) {
@@ -199,7 +197,6 @@ function xsTcpClass(bridge: Bridge): TcpConstructor {
 				this.#id = next++;
 				this.#options = options;
 				bridge.check(bridge.message(REQUEST.tcpOpen).u32(this.#id).u16(options.port & 0xffff).u8(options.nodelay ? 1 : 0).string(options.address));
-				this.#readRequest = bridge.message(REQUEST.tcpRead).u32(this.#id).finish();
 				sockets.set(this.#id, this);
 			}
 			finally {
@@ -207,11 +204,19 @@ function xsTcpClass(bridge: Bridge): TcpConstructor {
 			}
 		}
 
-		read(): ArrayBuffer | undefined {
+		read(byteLength?: number): ArrayBuffer | undefined {
 			if (this.#closed) throw new Error("closed");
-			bridge.leave(bridge.enter(AT.tcpRead));
+			const was = bridge.enter(AT.tcpRead);
+			let request: ArrayBuffer;
+			try {
+				// 0: everything waiting.
+				request = bridge.message(REQUEST.tcpRead).u32(this.#id).u32(byteLength ?? 0).finish();
+			}
+			finally {
+				bridge.leave(was);
+			}
 			// Charged to the reader, as on a device, where read() returns a new ArrayBuffer too.
-			const data = xsnap.issueCommand(this.#readRequest);
+			const data = xsnap.issueCommand(request);
 			return data.byteLength ? data : undefined;
 		}
 

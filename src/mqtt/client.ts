@@ -75,6 +75,11 @@ function describeCause(cause: Error): string {
 	return typeof code === "string" && !cause.message.includes(code) ? `${cause.message} (${code})` : cause.message;
 }
 
+/** A socket the client opened, and the client it belongs to, for its shared callbacks. */
+interface ClientSocket extends Tcp {
+	mqttClient?: MqttClient;
+}
+
 function bytesOf(value: Uint8Array | string): Uint8Array {
 	return typeof value === "string" ? encodeUtf8(value) : value;
 }
@@ -82,7 +87,7 @@ function bytesOf(value: Uint8Array | string): Uint8Array {
 function connectOptions(settings: MqttConnectSettings, previous?: Readonly<ConnectOptions>): ConnectOptions {
 	const will = settings.will === undefined ? previous?.will : settings.will === null ? undefined : {
 		topic: settings.will.topic,
-		payload: bytesOf(settings.will.payload ?? ""),
+		payload: settings.will.payload ?? "",
 		qos: (settings.will.qos ?? 0) as QoS,
 		retain: settings.will.retain ?? false,
 	};
@@ -97,21 +102,25 @@ function connectOptions(settings: MqttConnectSettings, previous?: Readonly<Conne
 	};
 }
 
+/** The most bytes taken from the socket at once (see #read). */
+const READ_BYTES = 512;
+
 function checkPort(port: number): number {
 	if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError("port must be 1-65535");
 	return port;
 }
 
 export class MqttClient implements MqttEvents {
-	onConnect?: (info: { sessionPresent: boolean }) => void;
-	onMessage?: (message: MqttMessage) => void;
-	onOversize?: (message: MqttOversize) => void;
-	onSubscribe?: (result: MqttSubscribeResult) => void;
-	onUnsubscribe?: (result: { filter: string }) => void;
-	onDisconnect?: (reason: MqttReason) => void;
-	onError?: (error: MqttError) => void;
-	onDrop?: (drop: MqttDrop) => void;
-	onPublished?: (id: number) => void;
+	// Declared, not fields: a client given an events object has none of them, rather than nine left undefined.
+	declare onConnect?: (info: { sessionPresent: boolean }) => void;
+	declare onMessage?: (message: MqttMessage) => void;
+	declare onOversize?: (message: MqttOversize) => void;
+	declare onSubscribe?: (result: MqttSubscribeResult) => void;
+	declare onUnsubscribe?: (result: { filter: string }) => void;
+	declare onDisconnect?: (reason: MqttReason) => void;
+	declare onError?: (error: MqttError) => void;
+	declare onDrop?: (drop: MqttDrop) => void;
+	declare onPublished?: (id: number) => void;
 
 	/**
 	 * The session's host: a class of the client's own, so it reaches its private methods, with its methods
@@ -145,13 +154,13 @@ export class MqttClient implements MqttEvents {
 	#socketOptions: SocketOptions;
 	#host: string;
 	#port: number;
-	#socket: Tcp | undefined;
-	/** Identifies the current connection attempt; callbacks from older ones are ignored. */
+	#socket: ClientSocket | undefined;
+	/** Identifies the current connection attempt, so that a name resolved for an older one is ignored. */
 	#attempt = 0;
 	#timer: TimerId | undefined;
 	#timerAt = 0;
-	/** The socket reported bytes the session was not ready for: read them once it is (backpressure). */
-	#unread = false;
+	/** Bytes the socket holds that the session has not taken: read once it does (backpressure). */
+	#unread = 0;
 
 	/**
 	 * `events`, when given, handles the events in place of the onX options and properties, its methods called
@@ -165,15 +174,17 @@ export class MqttClient implements MqttEvents {
 		this.#socketOptions = options.socket;
 		this.#host = options.host;
 		this.#port = checkPort(options.port ?? 1883);
-		this.onConnect = options.onConnect;
-		this.onMessage = options.onMessage;
-		this.onOversize = options.onOversize;
-		this.onSubscribe = options.onSubscribe;
-		this.onUnsubscribe = options.onUnsubscribe;
-		this.onDisconnect = options.onDisconnect;
-		this.onError = options.onError;
-		this.onDrop = options.onDrop;
-		this.onPublished = options.onPublished;
+		if (events === this) {
+			this.onConnect = options.onConnect;
+			this.onMessage = options.onMessage;
+			this.onOversize = options.onOversize;
+			this.onSubscribe = options.onSubscribe;
+			this.onUnsubscribe = options.onUnsubscribe;
+			this.onDisconnect = options.onDisconnect;
+			this.onError = options.onError;
+			this.onDrop = options.onDrop;
+			this.onPublished = options.onPublished;
+		}
 		const { inflight, outbox, maxPacket, maxSubscriptions, backoff, stableAfter, connectTimeout, connackTimeout, ackTimeout, random, log } = options;
 		this.#session = new Session({
 			...connectOptions(options), inflight, outbox, maxPacket, maxSubscriptions, backoff, stableAfter, connectTimeout,
@@ -263,7 +274,7 @@ export class MqttClient implements MqttEvents {
 		this.#dns.resolve({
 			host: this.#host,
 			onResolved: (_host, address) => {
-				if (attempt === this.#attempt) this.#openSocket(address, attempt);
+				if (attempt === this.#attempt) this.#openSocket(address);
 			},
 			onError: () => {
 				if (attempt !== this.#attempt) return;
@@ -273,39 +284,20 @@ export class MqttClient implements MqttEvents {
 		});
 	}
 
-	#openSocket(address: string, attempt: number): void {
-		let up = false;
+	#openSocket(address: string): void {
 		try {
 			const { io, secure } = this.#socketOptions;
-			this.#socket = new io({
+			const socket: ClientSocket = this.#socket = new io({
 				address,
 				host: this.#host,
 				port: this.#port,
 				secure,
 				nodelay: true,
-				onWritable: (bytes) => {
-					if (attempt !== this.#attempt) return;
-					const now = this.#clock.ticks();
-					if (!up) {
-						up = true;
-						this.#session.onConnected(now);
-					}
-					this.#session.onWritable(bytes, now);
-					this.#read();
-					this.#arm();
-				},
-				onReadable: () => {
-					if (attempt !== this.#attempt) return;
-					this.#unread = true;
-					this.#read();
-					this.#arm();
-				},
-				onError: (cause) => {
-					if (attempt !== this.#attempt) return;
-					this.#session.onTransportLost(this.#clock.ticks(), "transport", cause && describeCause(cause));
-					this.#arm();
-				},
+				onWritable: MqttClient.#onWritable,
+				onReadable: MqttClient.#onReadable,
+				onError: MqttClient.#onError,
 			});
+			socket.mqttClient = this;
 		}
 		catch (error) {
 			// A TLS socket that cannot be made (no memory for a handshake, bad trust material) throws here.
@@ -314,11 +306,45 @@ export class MqttClient implements MqttEvents {
 		this.#arm();
 	}
 
+	/*
+	 * The socket's callbacks, shared by every connection rather than three closures made for each (about 21
+	 * slots). They are called on the socket (ECMA-419, the SDK's tcp.c, and every host and test socket here),
+	 * which carries its client; a socket the client has let go of is no longer its #socket, and is ignored.
+	 */
+
+	static #onWritable(this: ClientSocket, bytes: number): void {
+		const client = this.mqttClient;
+		if (!client || client.#socket !== this) return;
+		const now = client.#clock.ticks();
+		// The first call says the connection is up; the session ignores the later ones.
+		client.#session.onConnected(now);
+		client.#session.onWritable(bytes, now);
+		client.#read();
+		client.#arm();
+	}
+
+	static #onReadable(this: ClientSocket, bytes: number): void {
+		const client = this.mqttClient;
+		if (!client || client.#socket !== this) return;
+		client.#unread = bytes;
+		client.#read();
+		client.#arm();
+	}
+
+	static #onError(this: ClientSocket, cause?: Error): void {
+		const client = this.mqttClient;
+		if (!client || client.#socket !== this) return;
+		client.#session.onTransportLost(client.#clock.ticks(), "transport", cause && describeCause(cause));
+		client.#arm();
+	}
+
 	/**
 	 * Hands the app each message, and each accepted connection, the session holds, from this frame, so its
 	 * handler (a config document applied, then announced) has nothing of the session's under it; then reads
-	 * what the socket holds if the session takes it now (otherwise it stays there and TCP holds the broker
-	 * back), and so on.
+	 * from the socket if the session takes bytes now (otherwise they stay there and TCP holds the broker
+	 * back), and so on. It reads at most READ_BYTES at a time: at a connect, or after an outage, the socket
+	 * may hold KBs of queued and retained messages (up to 5,840 bytes on the ESP8266), which one read would
+	 * have made into one ArrayBuffer, alive until its last message is handled.
 	 */
 	#read(): void {
 		const session = this.#session;
@@ -336,15 +362,19 @@ export class MqttClient implements MqttEvents {
 				session.delivered(this.#clock.ticks());
 			}
 			if (!this.#unread || !session.receiving) return;
-			this.#unread = false;
-			const data = this.#socket!.read();
-			if (data) session.onBytes(new Uint8Array(data), this.#clock.ticks());
+			const data = this.#socket!.read(Math.min(this.#unread, READ_BYTES));
+			if (!data) {
+				this.#unread = 0;
+				return;
+			}
+			this.#unread -= data.byteLength;
+			session.onBytes(new Uint8Array(data), this.#clock.ticks());
 		}
 	}
 
 	#close(): void {
 		this.#attempt++;
-		this.#unread = false;
+		this.#unread = 0;
 		const socket = this.#socket;
 		this.#socket = undefined;
 		socket?.close();

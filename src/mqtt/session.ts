@@ -244,7 +244,8 @@ export class Session {
 			checkTopicName(will.topic);
 			// QoS 2 asks nothing of the client: the broker alone publishes the will.
 			if (will.qos !== 0 && will.qos !== 1 && will.qos !== 2) throw new RangeError("will qos must be 0, 1 or 2");
-			if (will.payload.length > 0xffff) throw new RangeError("will payload over 65535 bytes");
+			const payloadLength = typeof will.payload === "string" ? utf8Length(will.payload) : will.payload.length;
+			if (payloadLength < 0 || payloadLength > 0xffff) throw new RangeError("will payload over 65535 bytes, or a string without a UTF-8 form");
 		}
 		return { clientId, clean: options.clean, keepalive, username, password, will };
 	}
@@ -625,9 +626,8 @@ export class Session {
 		}
 		else {
 			this.counters.received++;
-			// A frame reassembled in the reader's buffer is overwritten by the next one, so its payload is copied;
-			// one that arrived whole lies in the caller's chunk, which is never reused, and is handed over as is.
-			this.#inbound = { topic, payload: this.#reader.reassembled ? payload.slice() : payload, qos, retain, dup };
+			// No copy: the payload lies in the chunk read or in the buffer its frame was assembled in, never reused.
+			this.#inbound = { topic, payload, qos, retain, dup };
 		}
 	}
 

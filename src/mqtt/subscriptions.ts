@@ -15,11 +15,25 @@ const SUBSCRIBED = 2;
 const UNSUBSCRIBE_DUE = 3;
 const UNSUBSCRIBE_SENT = 4;
 
-interface Entry {
-	qos: QoS;
-	state: number;
-	/** Packet identifier reserved for the SUBSCRIBE/UNSUBSCRIBE to send or in flight, else 0. */
-	id: number;
+/*
+ * A filter's entry is one number: its state, the QoS asked for, and the packet identifier reserved for the
+ * SUBSCRIBE/UNSUBSCRIBE to send or in flight (else 0). An object of three properties would be 4 slots per
+ * filter (64 bytes on a 32-bit board) for as long as the subscription lasts.
+ */
+function entry(state: number, qos: number, id: number): number {
+	return id * 16 + state * 2 + qos;
+}
+
+function stateOf(entry: number): number {
+	return (entry >> 1) & 7;
+}
+
+function qosOf(entry: number): QoS {
+	return (entry & 1) as QoS;
+}
+
+function idOf(entry: number): number {
+	return entry >> 4;
 }
 
 /** The filter a SUBACK/UNSUBACK was for, and its result. */
@@ -36,7 +50,7 @@ export interface SubscriptionsOwner {
 }
 
 export class Subscriptions {
-	readonly #entries = new Map<string, Entry>();
+	readonly #entries = new Map<string, number>();
 	readonly #max: number;
 	/** Something may be due: flush runs on every socket pump, and iterating the map allocates in XS. */
 	#due = false;
@@ -63,7 +77,7 @@ export class Subscriptions {
 			if (!this.#entries.has(filter)) added++;
 		}
 		if (this.#entries.size + added > this.#max) throw new RangeError(`more than ${this.#max} subscriptions`);
-		for (const filter of filters) this.#entries.set(filter, { qos, state, id: 0 });
+		for (const filter of filters) this.#entries.set(filter, entry(state, qos, 0));
 		this.#due = true;
 	}
 
@@ -72,11 +86,16 @@ export class Subscriptions {
 	 * forget pending unsubscribes. With one, re-send only what was unconfirmed when the link went.
 	 */
 	connected(sessionPresent: boolean): void {
-		for (const [filter, entry] of this.#entries) {
-			if (!sessionPresent && entry.state >= UNSUBSCRIBE_DUE) this.#entries.delete(filter);
-			else if (!sessionPresent || entry.state === SUBSCRIBE_SENT) entry.state = SUBSCRIBE_DUE;
-			else if (entry.state === UNSUBSCRIBE_SENT) entry.state = UNSUBSCRIBE_DUE;
-			if (entry.state !== SUBSCRIBED) entry.id = 0;
+		for (const [filter, held] of this.#entries) {
+			let state = stateOf(held);
+			if (!sessionPresent && state >= UNSUBSCRIBE_DUE) {
+				this.#entries.delete(filter);
+				continue;
+			}
+			if (!sessionPresent || state === SUBSCRIBE_SENT) state = SUBSCRIBE_DUE;
+			else if (state === UNSUBSCRIBE_SENT) state = UNSUBSCRIBE_DUE;
+			// A confirmed subscription holds no identifier either.
+			this.#entries.set(filter, entry(state, qosOf(held), 0));
 		}
 		this.#due = true;
 		this.#inFlight = 0;
@@ -86,7 +105,7 @@ export class Subscriptions {
 	holds(id: number): boolean {
 		// Asked for every packet identifier the session takes: nearly always nothing is in flight here.
 		if (!this.#inFlight) return false;
-		for (const entry of this.#entries.values()) if (entry.id === id) return true;
+		for (const held of this.#entries.values()) if (idOf(held) === id) return true;
 		return false;
 	}
 
@@ -96,14 +115,20 @@ export class Subscriptions {
 	 */
 	flush(owner: SubscriptionsOwner): boolean {
 		if (!this.#due) return true;
-		for (const [filter, entry] of this.#entries) {
-			if (entry.state !== SUBSCRIBE_DUE && entry.state !== UNSUBSCRIBE_DUE) continue;
-			const id = entry.id || (entry.id = owner.allocateId());
-			const frame = entry.state === SUBSCRIBE_DUE
-				? encode({ type: SUBSCRIBE, id, filters: [filter], qos: [entry.qos] })
+		for (const [filter, held] of this.#entries) {
+			const state = stateOf(held);
+			if (state !== SUBSCRIBE_DUE && state !== UNSUBSCRIBE_DUE) continue;
+			const qos = qosOf(held);
+			let id = idOf(held);
+			if (!id) {
+				id = owner.allocateId();
+				this.#entries.set(filter, entry(state, qos, id));
+			}
+			const frame = state === SUBSCRIBE_DUE
+				? encode({ type: SUBSCRIBE, id, filters: [filter], qos: [qos] })
 				: encode({ type: UNSUBSCRIBE, id, filters: [filter] });
 			if (!owner.send(frame as Uint8Array)) return false;
-			entry.state = entry.state === SUBSCRIBE_DUE ? SUBSCRIBE_SENT : UNSUBSCRIBE_SENT;
+			this.#entries.set(filter, entry(state === SUBSCRIBE_DUE ? SUBSCRIBE_SENT : UNSUBSCRIBE_SENT, qos, id));
 			this.#inFlight++;
 		}
 		this.#due = false;
@@ -116,16 +141,13 @@ export class Subscriptions {
 	 * for a SUBACK whose code count does not match the one filter sent.
 	 */
 	acknowledged(id: number, codes: readonly number[] | undefined): AckResult | undefined {
-		for (const [filter, entry] of this.#entries) {
-			if (entry.id !== id) continue;
-			if (entry.state !== (codes ? SUBSCRIBE_SENT : UNSUBSCRIBE_SENT)) return undefined;
+		for (const [filter, held] of this.#entries) {
+			if (idOf(held) !== id) continue;
+			if (stateOf(held) !== (codes ? SUBSCRIBE_SENT : UNSUBSCRIBE_SENT)) return undefined;
 			if (codes && codes.length !== 1) throw new RangeError(`SUBACK with ${codes.length} return codes for 1 filter`);
 			this.#inFlight--;
 			if (!codes || codes[0] === SUBACK_FAILURE) this.#entries.delete(filter);
-			else {
-				entry.state = SUBSCRIBED;
-				entry.id = 0;
-			}
+			else this.#entries.set(filter, entry(SUBSCRIBED, qosOf(held), 0));
 			return { filter, code: codes ? codes[0] : -1 };
 		}
 		return undefined;

@@ -28,7 +28,7 @@ const JANUARY_2027 = Date.UTC(2027, 0, 1);
 function unreachable(clock: Clock): TcpConstructor {
 	return class {
 		constructor(options: TcpOptions) {
-			clock.set(() => options.onError?.(new Error("connect ECONNREFUSED")), 0);
+			clock.set(() => options.onError?.call(this, new Error("connect ECONNREFUSED")), 0);
 		}
 		read(): undefined {
 			return undefined;

@@ -118,7 +118,7 @@ export function decodeStream(chunks: Uint8Array[], from: "broker" | "client", ma
 				return out;
 			}
 			const packet = decode(reader.header, reader.bytes, reader.start, reader.end);
-			// Copy views: the reader's buffer is reused.
+			// Copy views, so the packets stand apart from the chunks they were read from.
 			const copied = typeof packet === "number" ? packet : structuredClone(packet);
 			out.push(result === OVERSIZE ? { oversize: copied, length: reader.length } : copied);
 		}

@@ -65,8 +65,8 @@ export function killableTcp(): { io: TcpConstructor; sockets: { kill(): void }[]
 				},
 			});
 		}
-		read() {
-			return this.#inner.read();
+		read(byteLength?: number) {
+			return this.#inner.read(byteLength);
 		}
 		write(data: Uint8Array) {
 			this.#inner.write(data);

@@ -30,6 +30,8 @@ export type ConnectBehaviour = "accept" | "refuse" | "silent";
 export class ScriptedConnection {
 	/** Everything the client wrote, one entry per write call. */
 	readonly writes: Uint8Array[] = [];
+	/** The size of each read the client made. */
+	readonly reads: number[] = [];
 	/** Set when the client closed the socket. */
 	closed = false;
 	/** Set when the broker side dropped the connection. */
@@ -104,17 +106,21 @@ export class ScriptedConnection {
 	}
 
 	/** @internal */
-	readPending(): ArrayBuffer | undefined {
+	readPending(byteLength?: number): ArrayBuffer | undefined {
 		if (!this.#pending.length) return undefined;
 		const total = this.#pending.reduce((n, c) => n + c.length, 0);
-		const out = new Uint8Array(total);
+		// As the device's socket: asking for more than is waiting is an error.
+		if (byteLength !== undefined && !(byteLength > 0 && byteLength <= total)) throw new RangeError("invalid");
+		const all = new Uint8Array(total);
 		let offset = 0;
 		for (const chunk of this.#pending) {
-			out.set(chunk, offset);
+			all.set(chunk, offset);
 			offset += chunk.length;
 		}
-		this.#pending = [];
-		return out.buffer;
+		const length = byteLength ?? total;
+		this.reads.push(length);
+		this.#pending = length < total ? [all.slice(length)] : [];
+		return all.slice(0, length).buffer;
 	}
 
 	/** @internal */
@@ -156,9 +162,9 @@ export class ScriptedNetwork {
 				if (behaviour === "accept") network.later(() => this.#connection.closed || this.#connection.connect());
 				else if (behaviour === "refuse") this.#connection.drop();
 			}
-			read(): ArrayBuffer | undefined {
+			read(byteLength?: number): ArrayBuffer | undefined {
 				if (this.#connection.closed) throw new Error("closed");
-				return this.#connection.readPending();
+				return this.#connection.readPending(byteLength);
 			}
 			write(data: Uint8Array): void {
 				this.#connection.write(data);

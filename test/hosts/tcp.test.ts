@@ -111,6 +111,25 @@ describe("the Node TCP stand-in", () => {
 		peer.destroy();
 	});
 
+	test("reads a given number of bytes across what arrived, and refuses more than is waiting, as the SDK does", async () => {
+		const client = connect(server.port);
+		await client.when("writable");
+		const peer = await server.next();
+		peer.write(Buffer.from("hel"));
+		await client.when("readable");
+		peer.write(Buffer.from("lo!"));
+		await new Promise<void>((resolve) => {
+			const wait = () => client.events.at(-1)!.bytes === 6 ? resolve() : setImmediate(wait);
+			wait();
+		});
+		assert.throws(() => client.socket.read(7), /invalid/);
+		assert.equal(Buffer.from(client.socket.read(4)!).toString(), "hell");
+		assert.equal(Buffer.from(client.socket.read(2)!).toString(), "o!");
+		assert.equal(client.socket.read(1), undefined);
+		client.socket.close();
+		peer.destroy();
+	});
+
 	test("stops reading when its receive buffer is full, and resumes once the firmware reads", async () => {
 		const client = connect(server.port, makeTcpClass({ receiveBuffer: 1000 }));
 		await client.when("writable");

@@ -169,6 +169,27 @@ describe("reconnect backoff", () => {
 		assert.deepEqual(gaps, [750, 1250, 2250, 4250, 8250]);
 	});
 
+	it("ignores what a socket it has let go of still reports, its callbacks being called on it", () => {
+		const { clock, net, client, seen, connect } = rig({ client: { keepalive: 0 } });
+		const old = connect();
+		old.drop();
+		clock.advance(0);
+		assert.equal(old.closed, true);
+		clock.advance(750);
+		const current = net.last;
+		assert.notEqual(current, old);
+		current.take();
+		old.options.onWritable!.call(old.socket, 1000);
+		old.options.onReadable!.call(old.socket, 4);
+		old.options.onError!.call(old.socket);
+		clock.advance(0);
+		assert.deepEqual(current.take(), [], "no second CONNECT");
+		assert.equal(seen.errors.length, 1, "only the first connection's loss");
+		current.send(connack(0));
+		clock.advance(0);
+		assert.equal(client.connected, true);
+	});
+
 	it("starts again from the shortest delay once a connection stayed up for stableAfter", () => {
 		const { clock, net } = rig({ client: { stableAfter: 30_000, keepalive: 0 } });
 		net.behaviours.push("refuse", "refuse");

@@ -43,6 +43,19 @@ describe("incoming PUBLISH", () => {
 		assert.equal(seen.errors.length, 0);
 	});
 
+	it("reads a burst from the socket in pieces of at most 512 bytes, delivering every message whole and in order", () => {
+		const { clock, seen, connect } = rig();
+		const connection = connect();
+		const payloads = Array.from({ length: 12 }, (_, i) => String(i).repeat(100 + 37 * i));
+		const burst = concat(...payloads.map((payload, i) => publish({ topic: "t/b", payload, qos: 1, id: i + 1 })));
+		const before = connection.reads.length;
+		connection.send(burst);
+		clock.advance(0);
+		assert.deepEqual(seen.messages.map((m) => m.payload), payloads.map(ascii));
+		const reads = connection.reads.slice(before);
+		assert.deepEqual(reads, [...Array(Math.floor(burst.length / 512)).fill(512), burst.length % 512]);
+	});
+
 	it("catches a throwing handler, logs and counts it, still acknowledges, and keeps going", () => {
 		const { clock, seen, connect, client } = rig();
 		client.onMessage = () => {

@@ -343,18 +343,31 @@ describe("frame reader bounds", () => {
 		assert.equal(reader.next(), MALFORMED);
 	});
 
-	it("hands out a frame that arrived whole as a view of the chunk, and a split one from its own buffer", () => {
+	it("hands out a frame that arrived whole as a view of the chunk, and a split one in a buffer of its own", () => {
 		const reader = new FrameReader(64);
 		const chunk = hex("30 04 00 01 61 62");
 		reader.push(chunk);
 		assert.equal(reader.next(), FRAME);
 		assert.equal(reader.bytes, chunk);
-		assert.equal(reader.reassembled, false);
-		reader.push(chunk.subarray(0, 3));
-		assert.equal(reader.next(), NEED_MORE);
-		reader.push(chunk.subarray(3));
+		const frames: Uint8Array[] = [];
+		for (let i = 0; i < 2; i++) {
+			reader.push(chunk.subarray(0, 3));
+			assert.equal(reader.next(), NEED_MORE);
+			reader.push(chunk.subarray(3));
+			assert.equal(reader.next(), FRAME);
+			assert.equal(reader.bytes.length, 4, "the body's exact size");
+			frames.push(reader.bytes);
+		}
+		assert.notEqual(frames[0], frames[1], "a frame's buffer is never reused");
+		assert.equal(toHex(frames[0]), "00 01 61 62");
+	});
+
+	it("lets go of the chunk and the last frame once everything pushed is read", () => {
+		const reader = new FrameReader(64);
+		reader.push(hex("30 04 00 01 61 62"));
 		assert.equal(reader.next(), FRAME);
-		assert.equal(reader.reassembled, true);
+		assert.equal(reader.next(), NEED_MORE);
+		assert.equal(reader.bytes.length, 0);
 	});
 });
 
@@ -368,6 +381,9 @@ describe("encoder bounds", () => {
 	it("refuses strings without a UTF-8 form and fields over 65535 bytes", () => {
 		assert.equal(encode({ type: PUBLISH, topic: "\ud800", payload: new Uint8Array(0), qos: 0, retain: false, dup: false, id: 0 }), BAD_STRING);
 		assert.equal(encode({ type: CONNECT, clientId: "x".repeat(65_536), clean: true, keepalive: 0 }), MALFORMED);
+		const will = { topic: "w", qos: 0 as const, retain: false };
+		assert.equal(encode({ type: CONNECT, clientId: "c", clean: true, keepalive: 0, will: { ...will, payload: "\udc00" } }), BAD_STRING);
+		assert.equal(encode({ type: CONNECT, clientId: "c", clean: true, keepalive: 0, will: { ...will, payload: "x".repeat(65_536) } }), MALFORMED);
 		assert.equal(encode({ type: CONNECT, clientId: "x", clean: true, keepalive: 0, password: hex("00") }), MALFORMED);
 		assert.equal(encode({ type: SUBSCRIBE, id: 1, filters: [], qos: [] }), MALFORMED);
 	});

@@ -25,7 +25,8 @@ declare module "embedded:io/socket/tcp/tls" {
 
 	export default class TLSSocket {
 		constructor(options: TLSSocketOptions);
-		read(): ArrayBuffer | undefined;
+		/** `count` bytes of the record decrypted last (throws past them), or all of them. */
+		read(count?: number): ArrayBuffer | undefined;
 		/** Sends `data` as one record; returns the space left in the socket under it, less 32. */
 		write(data: Uint8Array): number;
 		close(): void;

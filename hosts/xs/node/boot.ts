@@ -116,6 +116,8 @@ class XsBridgeServer implements XsNode {
 	readonly #clock = new RealClock();
 	readonly #timers = new Map<number, TimerId>();
 	readonly #sockets = new Map<number, Tcp>();
+	/** Bytes each socket holds unread: the last onReadable count, less what the worker read since. */
+	readonly #waiting = new Map<number, number>();
 	readonly #tcp: TcpConstructor;
 	readonly #events = new Writer();
 	readonly #replies = new Writer();
@@ -206,6 +208,7 @@ class XsBridgeServer implements XsNode {
 		this.#timers.clear();
 		for (const socket of this.#sockets.values()) socket.close();
 		this.#sockets.clear();
+		this.#waiting.clear();
 		await this.#worker.close();
 		this.#fail(new Error("the XS node was closed"));
 	}
@@ -299,7 +302,13 @@ class XsBridgeServer implements XsNode {
 				this.#open(request.u32(), request.u16(), request.u8() === 1, request.string(), reply);
 				break;
 			case REQUEST.tcpRead: {
-				const data = this.#sockets.get(request.u32())?.read();
+				const id = request.u32();
+				// At most what is waiting: the count a readable event carried was taken when it was queued, and the
+				// worker may have read some of those bytes since (a device's count is taken as its callback runs).
+				const waiting = this.#waiting.get(id) ?? 0;
+				const byteLength = Math.min(request.u32() || waiting, waiting);
+				const data = byteLength ? this.#sockets.get(id)?.read(byteLength) : undefined;
+				if (data) this.#waiting.set(id, waiting - data.byteLength);
 				return data ? new Uint8Array(data) : new Uint8Array(0);
 			}
 			case REQUEST.tcpWrite: {
@@ -314,6 +323,7 @@ class XsBridgeServer implements XsNode {
 				const id = request.u32();
 				this.#sockets.get(id)?.close();
 				this.#sockets.delete(id);
+				this.#waiting.delete(id);
 				break;
 			}
 			case REQUEST.resolve: {
@@ -393,7 +403,10 @@ class XsBridgeServer implements XsNode {
 				port,
 				nodelay,
 				onWritable: (bytes) => this.#event(event(EVENT.writable).u32(bytes)),
-				onReadable: (bytes) => this.#event(event(EVENT.readable).u32(bytes)),
+				onReadable: (bytes) => {
+					this.#waiting.set(id, bytes);
+					this.#event(event(EVENT.readable).u32(bytes));
+				},
 				onError: () => this.#event(event(EVENT.tcpError)),
 			}));
 		});

@@ -120,8 +120,11 @@ function remainingLength(packet: Packet): number {
 			if (packet.will) {
 				field = fieldLength(packet.will.topic);
 				if (field < 0) return field;
-				if (packet.will.payload.length > MAX_FIELD) return MALFORMED;
-				length += 4 + field + packet.will.payload.length;
+				length += 2 + field;
+				const { payload } = packet.will;
+				field = typeof payload === "string" ? fieldLength(payload) : payload.length > MAX_FIELD ? MALFORMED : payload.length;
+				if (field < 0) return field;
+				length += 2 + field;
 			}
 			if (packet.username !== undefined) {
 				field = fieldLength(packet.username);
@@ -217,7 +220,8 @@ export function encodeInto(packet: Packet, bytes: Uint8Array, offset: number): n
 			offset = writeString(bytes, offset, packet.clientId, utf8Length(packet.clientId));
 			if (will) {
 				offset = writeString(bytes, offset, will.topic, utf8Length(will.topic));
-				offset = writeBinary(bytes, offset, will.payload);
+				const { payload } = will;
+				offset = typeof payload === "string" ? writeString(bytes, offset, payload, utf8Length(payload)) : writeBinary(bytes, offset, payload);
 			}
 			if (username !== undefined) offset = writeString(bytes, offset, username, utf8Length(username));
 			if (password !== undefined) offset = writeBinary(bytes, offset, password);

@@ -9,8 +9,11 @@
  *
  * Pull style, so nothing is called back from inside the reader: `push(chunk)`, then call `next()` until it
  * returns NEED_MORE or an error. A frame that arrived whole inside one chunk is handed out as a view of
- * that chunk (no copy); one that spans chunks is assembled in the reader's own buffer and is valid only
- * until the next call to `next()`.
+ * that chunk (no copy); one that spans chunks is assembled in a buffer made for it alone, the frame's
+ * exact size, and handed out as it is: nothing else ever writes to it, so a caller may keep a view of it.
+ * The reader keeps no buffer of its own between frames (a maxPacket one would be over 1 KB for the life of
+ * the client on a 32 KB heap); a large frame needs its buffer only while it is in flight. At NEED_MORE it
+ * also lets go of the chunk and the last frame, so they can be collected before the next read.
  */
 import { PACKET_TOO_LARGE, PUBLISH, VARINT_OVERFLOW, MALFORMED } from "./packets";
 
@@ -23,26 +26,31 @@ export const OVERSIZE = 2;
 
 const HEADER = 0;
 const BODY = 1;
-const PREFIX = 2;
-const SKIP = 3;
+/** An oversize PUBLISH: its topic length, then (PREFIX) its topic and packet identifier, then (SKIP) the rest. */
+const TOPIC_LENGTH = 2;
+const PREFIX = 3;
+const SKIP = 4;
+
+const EMPTY: Uint8Array = new Uint8Array(0);
 
 export class FrameReader {
 	/** First byte of the fixed header of the frame just returned. */
 	header = 0;
-	bytes: Uint8Array;
+	bytes = EMPTY;
 	start = 0;
 	end = 0;
 	/** Size in bytes of the packet just returned, fixed header included. */
 	length = 0;
 
-	readonly #buffer: Uint8Array;
-	#input: Uint8Array;
+	readonly #maxPacket: number;
+	#input = EMPTY;
 	#offset = 0;
 	#state = HEADER;
 	#headerBytes = 0;
 	#remaining = 0;
 	#multiplier = 1;
-	/** BODY/PREFIX: bytes assembled in #buffer; PREFIX: how many it needs; SKIP: bytes still to skip. */
+	/** BODY/PREFIX: the frame's own buffer, #filled of its bytes in; TOPIC_LENGTH: bytes of it read; SKIP: bytes still to skip. */
+	#frame = EMPTY;
 	#filled = 0;
 	#needed = 0;
 	#skip = 0;
@@ -50,18 +58,12 @@ export class FrameReader {
 
 	/** `maxPacket`: the largest packet, fixed header included, that is accepted whole. */
 	constructor(maxPacket: number) {
-		this.#buffer = new Uint8Array(maxPacket);
-		this.bytes = this.#input = this.#buffer.subarray(0, 0);
+		this.#maxPacket = maxPacket;
 	}
 
 	/** Bytes held between chunks (never more than maxPacket). */
 	get buffered(): number {
 		return this.#state === BODY || this.#state === PREFIX ? this.#filled : 0;
-	}
-
-	/** Whether the frame just returned was assembled in the reader's buffer (so is overwritten by the next) rather than lying in the pushed chunk. */
-	get reassembled(): boolean {
-		return this.bytes === this.#buffer;
 	}
 
 	/** Hands the reader the next chunk; the previous one must have been read to NEED_MORE (or the reader reset). */
@@ -72,8 +74,8 @@ export class FrameReader {
 
 	/** Forgets everything, for a new connection. */
 	reset(): void {
-		this.bytes = this.#input = this.#buffer.subarray(0, 0);
-		this.#offset = 0;
+		this.#needMore();
+		this.#frame = EMPTY;
 		this.#state = HEADER;
 		this.#headerBytes = 0;
 		this.#error = 0;
@@ -87,7 +89,7 @@ export class FrameReader {
 			const available = input.length - this.#offset;
 			switch (this.#state) {
 				case HEADER: {
-					if (!available) return NEED_MORE;
+					if (!available) return this.#needMore();
 					const b = input[this.#offset++];
 					if (!this.#headerBytes) {
 						this.header = b;
@@ -105,11 +107,10 @@ export class FrameReader {
 					const remaining = this.#remaining;
 					const length = this.length = this.#headerBytes + 1 + remaining;
 					this.#headerBytes = 0;
-					if (length > this.#buffer.length) {
+					if (length > this.#maxPacket) {
 						if (this.header >> 4 !== PUBLISH) return this.#error = PACKET_TOO_LARGE;
-						this.#state = PREFIX;
-						this.#filled = 0;
-						this.#needed = 2;
+						this.#state = TOPIC_LENGTH;
+						this.#filled = this.#needed = 0;
 						continue;
 					}
 					if (remaining <= input.length - this.#offset) {
@@ -119,50 +120,77 @@ export class FrameReader {
 						return FRAME;
 					}
 					this.#state = BODY;
-					this.#filled = 0;
+					this.#begin(remaining);
 					continue;
 				}
 				case BODY: {
-					const take = Math.min(available, this.#remaining - this.#filled);
-					this.#buffer.set(input.subarray(this.#offset, this.#offset + take), this.#filled);
-					this.#offset += take;
-					this.#filled += take;
-					if (this.#filled < this.#remaining) return NEED_MORE;
+					if (!this.#fill(input, available)) return this.#needMore();
 					this.#state = HEADER;
-					this.bytes = this.#buffer;
-					this.start = 0;
-					this.end = this.#remaining;
-					return FRAME;
+					return this.#deliver(FRAME);
+				}
+				case TOPIC_LENGTH: {
+					if (!available) return this.#needMore();
+					this.#needed = (this.#needed << 8) | input[this.#offset++];
+					if (++this.#filled < 2) continue;
+					const topicLength = this.#needed;
+					// The topic, and (QoS > 0) the packet identifier.
+					const needed = 2 + topicLength + (this.header & 0x06 ? 2 : 0);
+					if (needed > this.#remaining) return this.#error = MALFORMED;
+					if (needed > this.#maxPacket) return this.#error = PACKET_TOO_LARGE;
+					this.#state = PREFIX;
+					this.#begin(needed);
+					this.#frame[0] = topicLength >> 8;
+					this.#frame[1] = topicLength & 0xff;
+					this.#filled = 2;
+					continue;
 				}
 				case PREFIX: {
-					// Topic length first, then the topic and (QoS > 0) the packet identifier.
-					const take = Math.min(available, this.#needed - this.#filled);
-					this.#buffer.set(input.subarray(this.#offset, this.#offset + take), this.#filled);
-					this.#offset += take;
-					this.#filled += take;
-					if (this.#filled < this.#needed) return NEED_MORE;
-					if (this.#needed === 2) {
-						this.#needed = 2 + ((this.#buffer[0] << 8) | this.#buffer[1]) + (this.header & 0x06 ? 2 : 0);
-						if (this.#needed > this.#remaining) return this.#error = MALFORMED;
-						if (this.#needed > this.#buffer.length) return this.#error = PACKET_TOO_LARGE;
-						if (this.#needed > 2) continue;
-					}
+					if (!this.#fill(input, available)) return this.#needMore();
 					this.#state = SKIP;
-					this.#skip = this.#remaining - this.#needed;
+					this.#skip = this.#remaining - this.#frame.length;
 					continue;
 				}
 				default: {
 					const take = Math.min(available, this.#skip);
 					this.#offset += take;
 					this.#skip -= take;
-					if (this.#skip) return NEED_MORE;
+					if (this.#skip) return this.#needMore();
 					this.#state = HEADER;
-					this.bytes = this.#buffer;
-					this.start = 0;
-					this.end = this.#needed;
-					return OVERSIZE;
+					return this.#deliver(OVERSIZE);
 				}
 			}
 		}
+	}
+
+	/** Makes the buffer a frame (or an oversize PUBLISH's head) of `size` bytes is assembled in. */
+	#begin(size: number): void {
+		this.#frame = new Uint8Array(size);
+		this.#filled = 0;
+	}
+
+	/** Copies what `input` has of the frame being assembled; true once it is whole. */
+	#fill(input: Uint8Array, available: number): boolean {
+		const frame = this.#frame;
+		const take = Math.min(available, frame.length - this.#filled);
+		frame.set(input.subarray(this.#offset, this.#offset + take), this.#filled);
+		this.#offset += take;
+		this.#filled += take;
+		return this.#filled === frame.length;
+	}
+
+	/** Hands out the frame just assembled; the reader lets go of it, and never writes to it again. */
+	#deliver(result: number): number {
+		this.bytes = this.#frame;
+		this.start = 0;
+		this.end = this.#frame.length;
+		this.#frame = EMPTY;
+		return result;
+	}
+
+	/** Everything pushed has been read: lets go of the chunk and of the last frame handed out. */
+	#needMore(): number {
+		this.bytes = this.#input = EMPTY;
+		this.#offset = 0;
+		return NEED_MORE;
 	}
 }

@@ -30,7 +30,8 @@ export type QoS = 0 | 1 | 2;
 
 export interface Will {
 	topic: string;
-	payload: Uint8Array;
+	/** A string is sent as its UTF-8 bytes; kept as given, it costs no byte copy for as long as the client lives. */
+	payload: Uint8Array | string;
 	qos: QoS;
 	retain: boolean;
 }
