@@ -56,6 +56,12 @@ export interface MqttClientOptions extends MqttConnectSettings, MqttEvents, Omit
 	socket: SocketOptions;
 	dns: Resolver;
 	clock: Clock;
+	/**
+	 * Default false: the client starts connecting at once. True: it waits for connect(), so the app can finish
+	 * its own start-up first (on a 32 KB heap, a sensor search and the connect's burst of retained messages
+	 * should not need room at the same time).
+	 */
+	manualConnect?: boolean;
 }
 
 /** The socket `io` class (TCP or TLS) and, for TLS, how to trust the broker; the client adds `host` for SNI. */
@@ -190,6 +196,11 @@ export class MqttClient implements MqttEvents {
 			...connectOptions(options), inflight, outbox, maxPacket, maxSubscriptions, backoff, stableAfter, connectTimeout,
 			connackTimeout, ackTimeout, random, log,
 		}, new MqttClient.#Host(this), events);
+		if (!options.manualConnect) this.connect();
+	}
+
+	/** Starts connecting, when the client was made with manualConnect; nothing otherwise, or once started. */
+	connect(): void {
 		this.#session.start(this.#clock.ticks());
 		this.#arm();
 	}

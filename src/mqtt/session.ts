@@ -156,6 +156,8 @@ export class Session {
 	#connect: ConnectOptions;
 
 	#state = IDLE;
+	/** Made and neither started nor closed yet: IDLE, but publish queues for the first connection. */
+	#unstarted = true;
 	/** Bumped whenever the transport is torn down, so a loop that called out can tell it must stop. */
 	#generation = 0;
 	#now = 0;
@@ -268,6 +270,7 @@ export class Session {
 	/** Starts connecting. */
 	start(now: number): void {
 		this.#now = now;
+		this.#unstarted = false;
 		if (this.#state === IDLE) this.#open();
 	}
 
@@ -308,6 +311,7 @@ export class Session {
 	 */
 	close(now: number): void {
 		this.#now = now;
+		this.#unstarted = false;
 		if (this.#state === IDLE || this.#state === CLOSING) return;
 		if (this.#state === ACTIVE || this.#state === SWITCHING) {
 			this.#state = CLOSING;
@@ -471,7 +475,7 @@ export class Session {
 		const length = publishLength(topicLength, payloadLength, qos);
 		if (length < 0 || length > this.#outbox.bytes.length)
 			throw new RangeError(`a ${topicLength + payloadLength} byte message does not fit the ${this.#outbox.bytes.length} byte outbox`);
-		if (this.#state === IDLE || this.#state === CLOSING) throw new Error("client is closed");
+		if ((this.#state === IDLE && !this.#unstarted) || this.#state === CLOSING) throw new Error("client is closed");
 		const id = qos ? this.#allocateId() : 0;
 		const offset = this.#outbox.append(length, qos, id);
 		if (offset === REFUSED) {

@@ -44,6 +44,18 @@ describe("CONNECT encoding", () => {
 		net.last.expect("10 14 00 04 4d 51 54 54 04 04 00 3c 00 01 6e 00 01 77 00 02 00 ff");
 	});
 
+	it("with manualConnect, resolves nothing until connect(), and a second connect() opens no second socket", () => {
+		const { client, clock, net } = rig({ client: { manualConnect: true } });
+		client.publish("t", "queued before the connect", { qos: 1 });
+		clock.advance(60_000);
+		assert.deepEqual(net.resolved, []);
+		client.connect();
+		client.connect();
+		clock.advance(0);
+		assert.deepEqual(net.resolved, ["broker.test"]);
+		assert.equal(net.connections.length, 1);
+	});
+
 	it("refuses invalid settings at construction", () => {
 		assert.throws(() => rig({ client: { id: "", clean: false } }), /clean/);
 		assert.throws(() => rig({ client: { keepalive: 70_000 } }), /keepalive/);
