@@ -131,7 +131,7 @@ export class Config {
 		const status = (layer: StoredLayer): SourceStatus =>
 			({ hash: layer.hash, rev: layer.rev, status: layer.hash ? "applied" : "none", errors: [] });
 		this.#status = { fleet: status(this.#layers.fleet), device: status(this.#layers.device) };
-		this.#effective = this.#merge();
+		this.#effective = this.merge();
 		this.#connection = connectionOf({ ...options.defaults, ...this.#layers.working.settings });
 	}
 
@@ -152,7 +152,7 @@ export class Config {
 	receive(source: Source, payload: Uint8Array | undefined, length: number): void {
 		const { maxDocumentBytes, log } = this.#options;
 		if (!payload || length > maxDocumentBytes) {
-			this.#reject(source, `size:${length}`, undefined, [`document of ${length} bytes is over the ${maxDocumentBytes}-byte limit`]);
+			this.reject(source, `size:${length}`, undefined, [`document of ${length} bytes is over the ${maxDocumentBytes}-byte limit`]);
 			return;
 		}
 		const hash = length ? documentHash(payload) : "";
@@ -160,20 +160,20 @@ export class Config {
 		if (hash === status.hash) return;
 		if (!length) {
 			log("info", `config: ${source} document cleared`);
-			this.#accept(source, { settings: {}, hash: "" });
+			this.accept(source, { settings: {}, hash: "" });
 			return;
 		}
 		const text = decodeUtf8(payload);
 		const result: Validated = text === undefined ? { errors: ["not valid UTF-8"] } : validateDocument(text);
 		if (!result.settings) {
-			this.#reject(source, hash, result.rev, result.errors);
+			this.reject(source, hash, result.rev, result.errors);
 			return;
 		}
-		const merged = this.#merge(source === "fleet" ? result.settings : undefined, source === "device" ? result.settings : undefined);
+		const merged = this.merge(source === "fleet" ? result.settings : undefined, source === "device" ? result.settings : undefined);
 		const noTls = this.#options.noTls;
-		if (lacksUser(merged)) this.#reject(source, hash, result.rev, ["password: needs a user name (MQTT 3.1.1), here or in a layer below"]);
-		else if (merged.tls && noTls) this.#reject(source, hash, result.rev, [`tls: ${noTls}`]);
-		else this.#accept(source, { settings: result.settings, hash, rev: result.rev });
+		if (lacksUser(merged)) this.reject(source, hash, result.rev, ["password: needs a user name (MQTT 3.1.1), here or in a layer below"]);
+		else if (merged.tls && noTls) this.reject(source, hash, result.rev, [`tls: ${noTls}`]);
+		else this.accept(source, { settings: result.settings, hash, rev: result.rev });
 	}
 
 	/** A connection attempt failed with `reason` (an MqttReason): remembered while settings are on trial, to say why a rollback happened. */
@@ -193,9 +193,9 @@ export class Config {
 		this.#trial = "confirmed";
 		this.#connectionNote = "";
 		this.#layers.working = { settings: { ...this.#connection }, hash: "" };
-		this.#persist("working");
+		this.persist("working");
 		this.#options.log("info", `config: broker settings confirmed (${this.#connection.host}:${this.#connection.port})`);
-		this.#report();
+		this.reportChanged();
 	}
 
 	/** Forgets everything stored and returns to the build's defaults. */
@@ -213,15 +213,15 @@ export class Config {
 		this.#trial = "confirmed";
 		this.#connectionNote = "";
 		this.#options.log("warn", "config: factory reset");
-		this.#update(undefined);
-		this.#report();
+		this.update(undefined);
+		this.reportChanged();
 	}
 
 	/** Stores what is applied but not yet stored, whatever the store interval (before a restart). */
 	storeNow(): void {
 		this.#options.clock.clear(this.#storeTimer);
 		this.#storeTimer = undefined;
-		this.#store();
+		this.store();
 	}
 
 	/** For good: stores what is unsaved and drops every timer (trial, held switch, store interval). */
@@ -247,14 +247,14 @@ export class Config {
 		});
 	}
 
-	#accept(source: Source, layer: StoredLayer): void {
+	private accept(source: Source, layer: StoredLayer): void {
 		this.#layers[source] = layer;
-		const writes = this.#persist(source);
+		const writes = this.persist(source);
 		// A cleared document is no document: the same status as on a node that never had one.
 		this.#status[source] = { hash: layer.hash, rev: layer.rev, status: layer.hash ? "applied" : "none", errors: [] };
 		this.#options.log("info", `config: ${source} document ${layer.hash || "(cleared)"} applied (${writes < 0 ? "stored when the store interval ends" : `${writes} stored entries changed`})`);
-		this.#update(`${source}:${layer.hash}`);
-		this.#report();
+		this.update(`${source}:${layer.hash}`);
+		this.reportChanged();
 	}
 
 	/**
@@ -263,22 +263,22 @@ export class Config {
 	 * power cut, so a deferred clear would bring the old document back for good. That costs little even under a
 	 * flood, because storing writes only what differs from the stored slot.
 	 */
-	#persist(layer: Layer): number {
+	private persist(layer: Layer): number {
 		if (this.#unsaved[layer]) this.counters.storesCoalesced++;
 		this.#unsaved[layer] = true;
 		const cleared = layer !== "working" && !this.#layers[layer].hash;
 		if (this.#storeTimer && !cleared) return -1;
-		const writes = this.#store();
-		if (!this.#storeTimer) this.#holdStores();
+		const writes = this.store();
+		if (!this.#storeTimer) this.holdStores();
 		return writes;
 	}
 
-	#holdStores(): void {
+	private holdStores(): void {
 		this.#storeTimer = this.#options.clock.set(this.#storeDue, this.#options.storeIntervalMs ?? 60_000);
 	}
 
 	/** Stores every unsaved layer; returns the entries written. */
-	#store(): number {
+	private store(): number {
 		const before = this.#stored.writes;
 		for (const layer of ["fleet", "device", "working"] as const) {
 			if (!this.#unsaved[layer]) continue;
@@ -293,34 +293,34 @@ export class Config {
 	readonly #storeDue = (): void => {
 		this.#storeTimer = undefined;
 		if (!this.#unsaved.fleet && !this.#unsaved.device && !this.#unsaved.working) return;
-		this.#store();
-		this.#holdStores();
+		this.store();
+		this.holdStores();
 	};
 
 	readonly #switchDue = (): void => {
 		this.#switchTimer = undefined;
 		const held = this.#heldFor;
 		if (held === undefined) return;
-		this.#reconcile(held || undefined);
-		this.#report();
+		this.reconcile(held || undefined);
+		this.reportChanged();
 	};
 
-	#reject(source: Source, hash: string, rev: number | undefined, errors: string[]): void {
+	private reject(source: Source, hash: string, rev: number | undefined, errors: string[]): void {
 		const status = this.#status[source];
 		if (status.status === "rejected" && status.hash === hash) return;
 		// What was applied before stays in force; the status says what was refused and why.
 		this.#status[source] = { hash, rev, status: "rejected", errors };
 		this.#options.log("warn", `config: ${source} document rejected: ${errors.join("; ")}`);
-		this.#report();
+		this.reportChanged();
 	}
 
 	/** Recomputes the effective settings, applies what changed, and moves the broker if needed. `document`: source and hash of the cause. */
-	#update(document: string | undefined): void {
+	private update(document: string | undefined): void {
 		const before = this.#effective;
-		this.#effective = this.#merge();
+		this.#effective = this.merge();
 		const changed = Object.keys(this.#effective).filter((key) => this.#effective[key] !== before[key] && !CONNECTION_KEYS.includes(key));
 		if (changed.length) this.#events.onApply(this.#effective, changed);
-		this.#reconcile(document);
+		this.reconcile(document);
 	}
 
 	/**
@@ -328,7 +328,7 @@ export class Config {
 	 * by `document` (source and hash; undefined for a factory reset, which is not a document), or inside the
 	 * switch gap.
 	 */
-	#reconcile(document: string | undefined): void {
+	private reconcile(document: string | undefined): void {
 		this.#moveNote = "";
 		this.#heldFor = undefined;
 		const wanted = connectionOf(this.#effective);
@@ -364,10 +364,10 @@ export class Config {
 		}
 		this.counters.brokerSwitches++;
 		this.#switchTimer = this.#options.clock.set(this.#switchDue, this.#options.switchGapMs ?? 20_000);
-		this.#startTrial(wanted);
+		this.startTrial(wanted);
 	}
 
-	#startTrial(wanted: Connection): void {
+	private startTrial(wanted: Connection): void {
 		const { clock, log, rollbackMs } = this.#options;
 		if (this.#trial !== "trying") this.#previous = this.#connection;
 		clock.clear(this.#trialTimer);
@@ -376,11 +376,11 @@ export class Config {
 		this.#failure = "";
 		this.#connectionNote = `trying ${wanted.host}:${wanted.port} for up to ${Math.round(rollbackMs / 1000)} s`;
 		log("info", `config: ${this.#connectionNote}`);
-		this.#trialTimer = clock.set(() => this.#rollBack(), rollbackMs);
+		this.#trialTimer = clock.set(() => this.rollBack(), rollbackMs);
 		this.#events.onConnection(wanted);
 	}
 
-	#rollBack(): void {
+	private rollBack(): void {
 		const refused = this.#connection;
 		const previous = this.#previous!;
 		this.#trialTimer = undefined;
@@ -392,14 +392,14 @@ export class Config {
 		this.#connectionNote = `could not connect to ${refused.host}:${refused.port} within ${Math.round(this.#options.rollbackMs / 1000)} s (${this.#failure || "timeout"}); back to ${previous.host}:${previous.port}`;
 		this.#options.log("warn", `config: ${this.#connectionNote}`);
 		this.#events.onConnection(previous);
-		this.#report();
+		this.reportChanged();
 	}
 
-	#merge(fleetSettings = this.#layers.fleet.settings, deviceSettings = this.#layers.device.settings): Settings {
+	private merge(fleetSettings = this.#layers.fleet.settings, deviceSettings = this.#layers.device.settings): Settings {
 		return { ...this.#options.defaults, ...fleetSettings, ...deviceSettings };
 	}
 
-	#report(): void {
+	private reportChanged(): void {
 		this.#events.onReport(this.report());
 	}
 }

@@ -149,16 +149,16 @@ export abstract class I2CSensor implements Sensor {
 		this.#answered = false;
 		this.#recovered = false;
 		if (!this.#ready) {
-			this.#stepper.start(this.#setUp(), this.#setUpDone);
+			this.#stepper.start(this.setUp(), this.#setUpDone);
 			return;
 		}
 		try {
-			this.#begin(0);
+			this.begin(0);
 		}
 		catch (error) {
-			if (error === LOST) this.#recover();
+			if (error === LOST) this.recover();
 			// The callback never runs from inside sample().
-			else this.#clock.set(() => this.#settle(error), 0);
+			else this.#clock.set(() => this.settle(error), 0);
 		}
 	}
 
@@ -184,7 +184,7 @@ export abstract class I2CSensor implements Sensor {
 		}
 		catch (error) {
 			this.close();
-			throw this.#asSensorError(error);
+			throw this.asSensorError(error);
 		}
 	}
 
@@ -217,7 +217,7 @@ export abstract class I2CSensor implements Sensor {
 			this.#io.write(bytes);
 		}
 		catch (error) {
-			throw this.#busError(error);
+			throw this.busError(error);
 		}
 		this.#answered = true;
 	}
@@ -227,7 +227,7 @@ export abstract class I2CSensor implements Sensor {
 			this.#io.read(buffer);
 		}
 		catch (error) {
-			throw this.#busError(error);
+			throw this.busError(error);
 		}
 		this.#answered = true;
 	}
@@ -238,7 +238,7 @@ export abstract class I2CSensor implements Sensor {
 			this.#io.writeRead(bytes, buffer);
 		}
 		catch (error) {
-			throw this.#busError(error);
+			throw this.busError(error);
 		}
 		this.#answered = true;
 	}
@@ -279,7 +279,7 @@ export abstract class I2CSensor implements Sensor {
 		};
 	}
 
-	*#setUp(): Steps<void> {
+	private *setUp(): Steps<void> {
 		// Ready from the start of the set-up, so that a configure() during it is not lost when it ends.
 		this.#ready = true;
 		try {
@@ -292,11 +292,11 @@ export abstract class I2CSensor implements Sensor {
 	}
 
 	readonly #setUpDone = (error: unknown): void => {
-		if (error !== undefined) this.#settle(error);
-		else this.#run(true);
+		if (error !== undefined) this.settle(error);
+		else this.run(true);
 	};
 
-	#begin(phase: number): void {
+	private begin(phase: number): void {
 		this.#phase = phase;
 		this.#busySince = undefined;
 		this.#waitMs = this.start(phase);
@@ -306,11 +306,11 @@ export abstract class I2CSensor implements Sensor {
 	/** After the wait: the data, or another look a quarter of the wait later, until three times it ("busy"). */
 	readonly #check = (): void => {
 		this.#timer = undefined;
-		this.#run(false);
+		this.run(false);
 	};
 
 	/** The sample once the last phase is collected; undefined while the measurement goes on. */
-	#advance(): Sample | undefined {
+	private advance(): Sample | undefined {
 		const waitMs = this.#waitMs;
 		if (!this.collect(this.#phase)) {
 			const now = this.#clock.ticks();
@@ -318,7 +318,7 @@ export abstract class I2CSensor implements Sensor {
 			if (elapsed(since, now) >= 2 * waitMs) throw this.error("busy", `measurement not ready ${3 * waitMs} ms after the command`);
 			this.#timer = this.#clock.set(this.#check, Math.max(1, Math.ceil(waitMs / 4)));
 		}
-		else if (this.#phase + 1 < this.phases) this.#begin(this.#phase + 1);
+		else if (this.#phase + 1 < this.phases) this.begin(this.#phase + 1);
 		else return this.convert();
 		return undefined;
 	}
@@ -329,39 +329,39 @@ export abstract class I2CSensor implements Sensor {
 	 * error. The callback runs outside the try, so an exception the application throws from it surfaces as
 	 * itself instead of being taken for a sensor failure of a sample that has already been delivered.
 	 */
-	#run(first: boolean): void {
+	private run(first: boolean): void {
 		let sample: Sample | undefined;
 		try {
-			if (first) this.#begin(0);
-			else sample = this.#advance();
+			if (first) this.begin(0);
+			else sample = this.advance();
 		}
 		catch (error) {
-			if (error === LOST) this.#recover();
-			else this.#settle(error);
+			if (error === LOST) this.recover();
+			else this.settle(error);
 			return;
 		}
-		if (sample) this.#settle(undefined, sample);
+		if (sample) this.settle(undefined, sample);
 	}
 
-	#recover(): void {
+	private recover(): void {
 		if (this.#recovered) {
-			this.#settle(this.error("bus", `${this.#lost} again, just after its settings were restored`));
+			this.settle(this.error("bus", `${this.#lost} again, just after its settings were restored`));
 			return;
 		}
 		this.#recovered = true;
-		this.#stepper.start(this.#setUp(), this.#setUpDone);
+		this.#stepper.start(this.setUp(), this.#setUpDone);
 		// After the set-up is under way: an exception from the application's callback cannot leave the sample hanging.
 		this.#onRecovery?.(`${chipLabel(this.#model, this.address)}: ${this.#lost}; settings restored`);
 	}
 
-	#settle(error: unknown, sample?: Sample): void {
+	private settle(error: unknown, sample?: Sample): void {
 		const callback = this.#callback!;
 		this.#callback = undefined;
 		if (error === undefined) {
 			callback(undefined, sample);
 			return;
 		}
-		const failure = this.#asSensorError(error);
+		const failure = this.asSensorError(error);
 		if (failure.kind !== "crc") this.#ready = false;
 		callback(failure);
 	}
@@ -378,14 +378,14 @@ export abstract class I2CSensor implements Sensor {
 		return true;
 	}
 
-	#busError(error: unknown): SensorError {
+	private busError(error: unknown): SensorError {
 		return this.#answered
 			? this.error("bus", `bus error: ${describe(error)}`)
 			: this.error("absent", `no answer: ${describe(error)}`);
 	}
 
 	// Anything else thrown (a driver bug) still reaches the app as a SensorError, never as a crash in a timer.
-	#asSensorError(error: unknown): SensorError {
+	private asSensorError(error: unknown): SensorError {
 		return error instanceof SensorError ? error : this.error("bus", describe(error));
 	}
 }
