@@ -22,7 +22,7 @@
  *   with the latest document; one arriving inside the interval is stored when it ends (counted).
  */
 import { ConfigStore, documentHash, type Layer, type StoredLayer } from "./config-store";
-import { CONNECTION_KEYS, redact, validateDocument, type Settings, type Validated } from "./settings";
+import { CONNECTION_KEYS, DEFAULTS, redact, validateDocument, type Settings, type Validated } from "./settings";
 import { decodeUtf8, encodeUtf8 } from "../utf8";
 import type { Clock, Log, Store, TimerId } from "../io";
 
@@ -43,8 +43,11 @@ export interface ConfigOptions {
 	store: Store;
 	clock: Clock;
 	log: Log;
-	/** The built-in defaults with the build's own settings (mc/config, command line) over them. */
-	defaults: Readonly<Settings>;
+	/**
+	 * The build's own settings (mc/config, command line), over the built-in DEFAULTS: only those, not a full
+	 * copy of the defaults (which are frozen, in flash on a board), because it stays in RAM for good.
+	 */
+	build: Readonly<Settings>;
 	/** How long new broker settings get to prove themselves. */
 	rollbackMs: number;
 	/** Set when the host cannot carry TLS (ESP8266): why, for the error a document asking for it gets. */
@@ -132,7 +135,7 @@ export class Config {
 			({ hash: layer.hash, rev: layer.rev, status: layer.hash ? "applied" : "none", errors: [] });
 		this.#status = { fleet: status(this.#layers.fleet), device: status(this.#layers.device) };
 		this.#effective = this.merge();
-		this.#connection = connectionOf({ ...options.defaults, ...this.#layers.working.settings });
+		this.#connection = connectionOf({ ...DEFAULTS, ...options.build, ...this.#layers.working.settings });
 	}
 
 	/** The settings in force (secrets included: for the node's own use only). */
@@ -396,7 +399,7 @@ export class Config {
 	}
 
 	private merge(fleetSettings = this.#layers.fleet.settings, deviceSettings = this.#layers.device.settings): Settings {
-		return { ...this.#options.defaults, ...fleetSettings, ...deviceSettings };
+		return { ...DEFAULTS, ...this.#options.build, ...fleetSettings, ...deviceSettings };
 	}
 
 	private reportChanged(): void {

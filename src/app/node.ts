@@ -19,7 +19,7 @@ import { Backlog, type BacklogOptions } from "./backlog";
 import { Config, type ConfigEvents, type Connection } from "./config";
 import { HA_STATUS_TOPIC, discoveryMessages } from "./discovery";
 import { publishOrLog } from "./publish";
-import { DEFAULTS, type Settings } from "./settings";
+import type { Settings } from "./settings";
 import { ChangeFilter, Telemetry } from "./telemetry";
 import { topicProblem, topicsFor, type Topics } from "./topics";
 import { detectSensors, openSensor, type SensorModel } from "../drivers/detect";
@@ -218,7 +218,7 @@ export class SensorNode {
 			store: host.store,
 			clock: host.clock,
 			log: host.log,
-			defaults: { ...DEFAULTS, ...options.settings },
+			build: options.settings ?? {},
 			rollbackMs: options.rollbackMs ?? 120_000,
 			noTls: host.tls ? undefined : host.noTls ?? "this host has no TLS socket",
 			maxDocumentBytes,
