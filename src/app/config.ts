@@ -70,12 +70,18 @@ export interface ConfigEvents {
 	onReport: (report: string) => void;
 }
 
-interface SourceStatus {
+/**
+ * The last document a source sent, when it was refused (what that source applied before stays in force). A
+ * source's status is otherwise its layer's: "applied" with a hash, "none" without, so nothing else is kept.
+ */
+interface Rejection {
 	hash: string;
 	rev?: number;
-	status: "none" | "applied" | "rejected";
 	errors: string[];
 }
+
+/** The layers that are applied but not yet stored, one bit each (a number, where an object would cost 4 slots). */
+const UNSAVED: Readonly<Record<Layer, number>> = Object.freeze({ fleet: 1, device: 2, working: 4 });
 
 type TrialState = "confirmed" | "trying" | "rolled-back";
 
@@ -98,7 +104,7 @@ export class Config {
 	readonly #events: ConfigEvents;
 	readonly #stored: ConfigStore;
 	readonly #layers: Record<Layer, StoredLayer>;
-	readonly #status: Record<Source, SourceStatus>;
+	readonly #rejected: Partial<Record<Source, Rejection>> = {};
 	#effective: Settings;
 	#connection: Connection;
 	#trial: TrialState = "confirmed";
@@ -109,7 +115,8 @@ export class Config {
 	/** Why the last attempt with the settings on trial failed: not-authorized, refused, timeout or dns. */
 	#failure = "";
 	readonly counters: ConfigCounters = { flashWrites: 0, storesCoalesced: 0, brokerSwitches: 0, switchesHeld: 0 };
-	readonly #unsaved: Record<Layer, boolean> = { fleet: false, device: false, working: false };
+	/** UNSAVED bits. */
+	#unsaved = 0;
 	#storeTimer: TimerId | undefined;
 	#switchTimer: TimerId | undefined;
 	/** The document (source and hash) whose broker move waits for the switch gap; undefined when none waits. */
@@ -131,9 +138,6 @@ export class Config {
 		};
 		for (const problem of problems) options.log("warn", `config: ${problem}`);
 		this.#refused = this.#stored.refused();
-		const status = (layer: StoredLayer): SourceStatus =>
-			({ hash: layer.hash, rev: layer.rev, status: layer.hash ? "applied" : "none", errors: [] });
-		this.#status = { fleet: status(this.#layers.fleet), device: status(this.#layers.device) };
 		this.#effective = this.merge();
 		this.#connection = connectionOf({ ...DEFAULTS, ...options.build, ...this.#layers.working.settings });
 	}
@@ -159,8 +163,7 @@ export class Config {
 			return;
 		}
 		const hash = length ? documentHash(payload) : "";
-		const status = this.#status[source];
-		if (hash === status.hash) return;
+		if (hash === (this.#rejected[source] ?? this.#layers[source]).hash) return;
 		if (!length) {
 			log("info", `config: ${source} document cleared`);
 			this.accept(source, { settings: {}, hash: "" });
@@ -207,11 +210,9 @@ export class Config {
 		this.#trialTimer = undefined;
 		this.#stored.clear();
 		this.counters.flashWrites = this.#stored.writes;
-		for (const layer of ["fleet", "device", "working"] as const) {
-			this.#layers[layer] = { settings: {}, hash: "" };
-			this.#unsaved[layer] = false;
-		}
-		for (const source of ["fleet", "device"] as const) this.#status[source] = { hash: "", status: "none", errors: [] };
+		for (const layer of ["fleet", "device", "working"] as const) this.#layers[layer] = { settings: {}, hash: "" };
+		this.#unsaved = 0;
+		this.#rejected.fleet = this.#rejected.device = undefined;
 		this.#refused = "";
 		this.#trial = "confirmed";
 		this.#connectionNote = "";
@@ -238,11 +239,15 @@ export class Config {
 
 	/** The acknowledgement document: effective settings (redacted), each source's revision and errors. */
 	report(): string {
-		const source = (s: SourceStatus) => ({ status: s.status, rev: s.rev ?? null, hash: s.hash || null, errors: s.errors });
+		const source = (name: Source) => {
+			const rejected = this.#rejected[name];
+			const { hash, rev } = rejected ?? this.#layers[name];
+			return { status: rejected ? "rejected" : hash ? "applied" : "none", rev: rev ?? null, hash: hash || null, errors: rejected?.errors ?? [] };
+		};
 		return JSON.stringify({
 			effective: redact({ ...this.#effective, ...this.#connection }),
-			fleet: source(this.#status.fleet),
-			device: source(this.#status.device),
+			fleet: source("fleet"),
+			device: source("device"),
 			broker: {
 				host: this.#connection.host, port: this.#connection.port, state: this.#trial, note: this.#connectionNote || this.#moveNote || null,
 				switches: this.counters.brokerSwitches, held: this.counters.switchesHeld,
@@ -254,7 +259,7 @@ export class Config {
 		this.#layers[source] = layer;
 		const writes = this.persist(source);
 		// A cleared document is no document: the same status as on a node that never had one.
-		this.#status[source] = { hash: layer.hash, rev: layer.rev, status: layer.hash ? "applied" : "none", errors: [] };
+		this.#rejected[source] = undefined;
 		this.#options.log("info", `config: ${source} document ${layer.hash || "(cleared)"} applied (${writes < 0 ? "stored when the store interval ends" : `${writes} stored entries changed`})`);
 		this.update(`${source}:${layer.hash}`);
 		this.reportChanged();
@@ -267,8 +272,8 @@ export class Config {
 	 * flood, because storing writes only what differs from the stored slot.
 	 */
 	private persist(layer: Layer): number {
-		if (this.#unsaved[layer]) this.counters.storesCoalesced++;
-		this.#unsaved[layer] = true;
+		if (this.#unsaved & UNSAVED[layer]) this.counters.storesCoalesced++;
+		this.#unsaved |= UNSAVED[layer];
 		const cleared = layer !== "working" && !this.#layers[layer].hash;
 		if (this.#storeTimer && !cleared) return -1;
 		const writes = this.store();
@@ -284,8 +289,8 @@ export class Config {
 	private store(): number {
 		const before = this.#stored.writes;
 		for (const layer of ["fleet", "device", "working"] as const) {
-			if (!this.#unsaved[layer]) continue;
-			this.#unsaved[layer] = false;
+			if (!(this.#unsaved & UNSAVED[layer])) continue;
+			this.#unsaved &= ~UNSAVED[layer];
 			this.#stored.save(layer, this.#layers[layer]);
 		}
 		this.counters.flashWrites = this.#stored.writes;
@@ -295,7 +300,7 @@ export class Config {
 	// Made once, like every timer callback here: nothing allocated per document.
 	readonly #storeDue = (): void => {
 		this.#storeTimer = undefined;
-		if (!this.#unsaved.fleet && !this.#unsaved.device && !this.#unsaved.working) return;
+		if (!this.#unsaved) return;
 		this.store();
 		this.holdStores();
 	};
@@ -309,10 +314,9 @@ export class Config {
 	};
 
 	private reject(source: Source, hash: string, rev: number | undefined, errors: string[]): void {
-		const status = this.#status[source];
-		if (status.status === "rejected" && status.hash === hash) return;
+		if (this.#rejected[source]?.hash === hash) return;
 		// What was applied before stays in force; the status says what was refused and why.
-		this.#status[source] = { hash, rev, status: "rejected", errors };
+		this.#rejected[source] = { hash, rev, errors };
 		this.#options.log("warn", `config: ${source} document rejected: ${errors.join("; ")}`);
 		this.reportChanged();
 	}
