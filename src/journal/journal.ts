@@ -44,8 +44,11 @@ export class Journal {
 	readonly #slots: number;
 	readonly #bytes = new Uint8Array(2 * SLOT);
 	readonly #view = new DataView(this.#bytes.buffer);
-	/** The rolling summary (see reclaimOldest). */
-	readonly #run = new JournalRecord();
+	/**
+	 * The rolling summary (see reclaimOldest). Made when first needed, at a reclaim or a boot that finds a summary:
+	 * a node whose flash never fills never holds it (22 slots).
+	 */
+	#run: JournalRecord | undefined;
 	#head = -1;
 	#headSequence = 0;
 	/** Slot the next record goes to in the head sector; `#slots` when the head is full. */
@@ -205,7 +208,7 @@ export class Journal {
 				summary = sequence * this.#slots + slot;
 				summaryBoot = item.boot;
 				summarySeq = item.seq;
-				this.#run.copy(item);
+				(this.#run ??= new JournalRecord()).copy(item);
 			}
 			if (sequence === this.#headSequence) this.#headSlot = slot;
 		}
@@ -292,7 +295,7 @@ export class Journal {
 		const sequence = this.#headSequence - this.#used + 1;
 		const index = this.indexOf(sequence);
 		const base = index * this.#flash.blockSize;
-		const run = this.#run;
+		const run = (this.#run ??= new JournalRecord());
 		const item = this.record;
 		let gone = 0;
 		let grown = false;
@@ -334,7 +337,7 @@ export class Journal {
 
 	/** Writes the rolling summary's new version to the head, then retires the previous one (unless it is in sector `reclaiming`). */
 	private writeRolling(reclaiming: number): void {
-		const run = this.#run;
+		const run = this.#run!;
 		if (!this.room(run)) {
 			this.#rolling = -1;
 			return;
