@@ -31,6 +31,15 @@ export interface BacklogOptions {
 	window?: number;
 }
 
+/**
+ * Where the dates of this boot's readings come from: an object, so that the node can hand the one its other
+ * callbacks come through, where a function would be a closure of its own, held for good.
+ */
+export interface BacklogDates {
+	/** Seconds since 1970 for a reading of this boot taken at `uptime` seconds, or 0 while the date is unknown. */
+	timeAt(uptime: number): number;
+}
+
 /** Journal messages and live readings awaiting PUBACK that the table tracks; beyond it, readings wait in flash. */
 const TRACKED = 8;
 /** Added to a tracked packet identifier (at most 65535) that belongs to a journal message. */
@@ -45,8 +54,7 @@ export class Backlog {
 	readonly #topics: Topics;
 	readonly #window: number;
 	readonly #period: number;
-	/** Seconds since 1970 for a reading of this boot taken at `uptime` seconds, or 0 while the date is unknown. */
-	readonly #timeAt: (uptime: number) => number;
+	readonly #dates: BacklogDates;
 	readonly #boot: number;
 	/**
 	 * Messages awaiting PUBACK, as pairs: the packet identifier (plus DRAINED for a journal message, not a
@@ -60,7 +68,7 @@ export class Backlog {
 	#timer: TimerId | undefined;
 
 	constructor(journal: Journal, client: Publisher, options: {
-		clock: Clock; log: Log; telemetry: Telemetry; topics: Topics; boot: string; timeAt: (uptime: number) => number;
+		clock: Clock; log: Log; telemetry: Telemetry; topics: Topics; boot: string; dates: BacklogDates;
 	} & BacklogOptions) {
 		this.#journal = journal;
 		this.#client = client;
@@ -69,7 +77,7 @@ export class Backlog {
 		this.#telemetry = options.telemetry;
 		this.#topics = options.topics;
 		this.#boot = Number.parseInt(options.boot, 16) >>> 0;
-		this.#timeAt = options.timeAt;
+		this.#dates = options.dates;
 		this.#window = Math.min(options.window ?? 4, TRACKED - 1);
 		this.#period = Math.ceil(1000 / (options.perSecond ?? 5));
 		this.#cursor = journal.tail;
@@ -195,7 +203,7 @@ export class Backlog {
 
 	/** A reading's time: as taken, or worked out from its uptime when it is this boot's and the date came later. */
 	private time(record: JournalRecord, time: number, uptime: number): number {
-		return time || (record.boot === this.#boot ? this.#timeAt(uptime) : 0);
+		return time || (record.boot === this.#boot ? this.#dates.timeAt(uptime) : 0);
 	}
 
 	private track(id: number, ticket: number, drained: boolean): void {

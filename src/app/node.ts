@@ -15,7 +15,7 @@
  *   <n>/config/state  what the node made of them (retained)
  *   <n>/command       "sample", "announce", "restart", "factory-reset" (retained commands are ignored)
  */
-import { Backlog, type BacklogOptions } from "./backlog";
+import { Backlog, type BacklogDates, type BacklogOptions } from "./backlog";
 import { Config, type ConfigEvents, type Connection } from "./config";
 import { HA_STATUS_TOPIC, discoveryMessages } from "./discovery";
 import { publishOrLog } from "./publish";
@@ -141,11 +141,11 @@ export class SensorNode {
 	#onStopped: (() => void) | undefined;
 
 	/**
-	 * What the MQTT client and the config call back: a class of the node's own, so it reaches the node's
+	 * What the MQTT client, the config and the backlog call back: a class of the node's own, so it reaches the node's
 	 * private methods, with its methods shared on the prototype rather than a closure per callback (ten of
 	 * them, about 70 slots, 1.1 KB on a board).
 	 */
-	static readonly #Events = class implements MqttEvents, ConfigEvents {
+	static readonly #Events = class implements MqttEvents, ConfigEvents, BacklogDates {
 		readonly #node: SensorNode;
 
 		constructor(node: SensorNode) {
@@ -195,6 +195,10 @@ export class SensorNode {
 		onReport(): void {
 			this.#node.owe(OWE_REPORT);
 		}
+
+		timeAt(uptime: number): number {
+			return this.#node.timeAt(uptime);
+		}
 	};
 
 	constructor(options: NodeOptions) {
@@ -242,17 +246,17 @@ export class SensorNode {
 		}, events);
 		this.#client.subscribe([this.topics.config, this.topics.fleetConfig, this.topics.command, HA_STATUS_TOPIC], { qos: 1 });
 		host.log("info", `boot ${this.boot}: node ${this.root}/${this.id}, firmware ${FIRMWARE_VERSION}, broker ${connection.host}:${connection.port}${TLS_NOTE[tlsMode(connection)]}`);
-		this.#backlog = this.openBacklog(options.backlog);
+		this.#backlog = this.openBacklog(options.backlog, events);
 		this.findSensor();
 		this.armCycle();
 	}
 
 	/** The backlog over the host's flash; none without flash, or when the region is unusable (then readings wait in RAM). */
-	private openBacklog(options: BacklogOptions | undefined): Backlog | undefined {
+	private openBacklog(options: BacklogOptions | undefined, dates: BacklogDates): Backlog | undefined {
 		const { flash, clock, log } = this.#host;
 		if (!flash) return undefined;
 		try {
-			return new Backlog(new Journal(flash, log), this.#client, { ...options, clock, log, telemetry: this.#telemetry, topics: this.topics, boot: this.boot, timeAt: this.#timeAt });
+			return new Backlog(new Journal(flash, log), this.#client, { ...options, clock, log, telemetry: this.#telemetry, topics: this.topics, boot: this.boot, dates });
 		}
 		catch (error) {
 			log("error", `backlog: flash unusable (${(error as Error).message}); readings wait in RAM only`);
@@ -261,10 +265,10 @@ export class SensorNode {
 	}
 
 	/** Seconds since 1970 at `uptime` seconds of this boot, or 0 while the host does not know the date. */
-	readonly #timeAt = (uptime: number): number => {
+	private timeAt(uptime: number): number {
 		const date = this.#host.clock.date?.();
 		return date === undefined ? 0 : Math.round(date / 1000) - (this.uptime() - uptime);
-	};
+	}
 
 	/** The socket for `connection`: the host's TCP, or its TLS socket with the connection's trust. */
 	private socketFor(connection: Readonly<Connection>): SocketOptions {
@@ -391,7 +395,7 @@ export class SensorNode {
 		if (!this.#filter.wants(reading, uptime, settings)) return;
 		this.#filter.published(reading, uptime);
 		const seq = ++this.#seq;
-		const time = this.#timeAt(uptime);
+		const time = this.timeAt(uptime);
 		const payload = this.#telemetry.payload(seq, uptime, settings.unit as string, time);
 		const retain = settings.retain as boolean;
 		// QoS 0 is fire and forget by the user's choice: it never waits in flash.
