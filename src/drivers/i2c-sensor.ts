@@ -88,7 +88,11 @@ export abstract class I2CSensor implements Sensor {
 	readonly #io: I2C;
 	readonly #clock: Clock;
 	readonly #onRecovery: ((message: string) => void) | undefined;
-	readonly #stepper: Stepper<void>;
+	/**
+	 * The set-up under way, if any. Made per set-up (at the first sample and after a failure or a reset), not
+	 * held with its timer callback for good: a driver's life is mostly samples.
+	 */
+	#stepper: Stepper<void> | undefined;
 	readonly #commands: Uint8Array[] = [];
 	/** Set from `sample()` until its callback: a sample is running. */
 	#callback: SampleCallback | undefined;
@@ -112,7 +116,6 @@ export abstract class I2CSensor implements Sensor {
 		this.address = sensor.address ?? address;
 		this.#clock = options.clock;
 		this.#onRecovery = options.onRecovery;
-		this.#stepper = new Stepper(options.clock);
 		try {
 			this.#io = new sensor.io({ hz, address, ...sensor });
 		}
@@ -149,7 +152,7 @@ export abstract class I2CSensor implements Sensor {
 		this.#answered = false;
 		this.#recovered = false;
 		if (!this.#ready) {
-			this.#stepper.start(this.setUp(), this.#setUpDone);
+			this.startSetUp();
 			return;
 		}
 		try {
@@ -167,7 +170,8 @@ export abstract class I2CSensor implements Sensor {
 		this.#closed = true;
 		const callback = this.#callback;
 		if (callback) {
-			this.#stepper.cancel();
+			this.#stepper?.cancel();
+			this.#stepper = undefined;
 			this.#clock.clear(this.#timer);
 			this.#timer = undefined;
 			this.#callback = undefined;
@@ -291,10 +295,14 @@ export abstract class I2CSensor implements Sensor {
 		}
 	}
 
-	readonly #setUpDone = (error: unknown): void => {
-		if (error !== undefined) this.settle(error);
-		else this.run(true);
-	};
+	private startSetUp(): void {
+		const stepper = (this.#stepper = new Stepper(this.#clock));
+		stepper.start(this.setUp(), (error) => {
+			this.#stepper = undefined;
+			if (error !== undefined) this.settle(error);
+			else this.run(true);
+		});
+	}
 
 	private begin(phase: number): void {
 		this.#phase = phase;
@@ -349,7 +357,7 @@ export abstract class I2CSensor implements Sensor {
 			return;
 		}
 		this.#recovered = true;
-		this.#stepper.start(this.setUp(), this.#setUpDone);
+		this.startSetUp();
 		// After the set-up is under way: an exception from the application's callback cannot leave the sample hanging.
 		this.#onRecovery?.(`${chipLabel(this.#model, this.address)}: ${this.#lost}; settings restored`);
 	}
