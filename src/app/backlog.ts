@@ -147,11 +147,11 @@ export class Backlog {
 	}
 
 	private start(): void {
-		if (!this.#timer && this.#client.connected && this.#journal.waiting > this.#tracked) this.#timer = this.#clock.repeat(this.#drain, this.#period);
+		// The callback is made per drain, not held for good: it serves every turn of that drain.
+		if (!this.#timer && this.#client.connected && this.#journal.waiting > this.#tracked) this.#timer = this.#clock.repeat(() => this.drain(), this.#period);
 	}
 
-	// Made once, like the node's other timer callbacks: it runs several times a second while draining.
-	readonly #drain = (): void => {
+	private drain(): void {
 		if (!this.#client.connected) return this.stop();
 		if (this.#draining >= this.#window || this.#tracked >= TRACKED) return;
 		const journal = this.#journal;
@@ -170,7 +170,7 @@ export class Backlog {
 		this.#cursor = ticket + slotsOf(record.kind);
 		// A summary's ticket is kept negated: its acknowledgement must check that a newer version did not retire it.
 		this.track(this.send(topic, payload, false), reading ? ticket : -ticket, true);
-	};
+	}
 
 	private readingPayload(record: JournalRecord): string {
 		const pressure = record.flags & PRESSURE ? record.pSum : undefined;

@@ -281,8 +281,12 @@ export class Config {
 		return writes;
 	}
 
+	/**
+	 * Its callback, like the switch gap's, is made when the timer is set rather than held for good: these timers
+	 * run only after a document, and at most one of each at a time, so a flood of documents makes no more.
+	 */
 	private holdStores(): void {
-		this.#storeTimer = this.#options.clock.set(this.#storeDue, this.#options.storeIntervalMs ?? 60_000);
+		this.#storeTimer = this.#options.clock.set(() => this.storeDue(), this.#options.storeIntervalMs ?? 60_000);
 	}
 
 	/** Stores every unsaved layer; returns the entries written. */
@@ -297,21 +301,20 @@ export class Config {
 		return this.#stored.writes - before;
 	}
 
-	// Made once, like every timer callback here: nothing allocated per document.
-	readonly #storeDue = (): void => {
+	private storeDue(): void {
 		this.#storeTimer = undefined;
 		if (!this.#unsaved) return;
 		this.store();
 		this.holdStores();
-	};
+	}
 
-	readonly #switchDue = (): void => {
+	private switchDue(): void {
 		this.#switchTimer = undefined;
 		const held = this.#heldFor;
 		if (held === undefined) return;
 		this.reconcile(held || undefined);
 		this.reportChanged();
-	};
+	}
 
 	private reject(source: Source, hash: string, rev: number | undefined, errors: string[]): void {
 		if (this.#rejected[source]?.hash === hash) return;
@@ -370,7 +373,7 @@ export class Config {
 			if (this.#moves.length > MOVES_REMEMBERED) this.#moves.shift();
 		}
 		this.counters.brokerSwitches++;
-		this.#switchTimer = this.#options.clock.set(this.#switchDue, this.#options.switchGapMs ?? 20_000);
+		this.#switchTimer = this.#options.clock.set(() => this.switchDue(), this.#options.switchGapMs ?? 20_000);
 		this.startTrial(wanted);
 	}
 

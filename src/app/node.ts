@@ -579,19 +579,17 @@ export class SensorNode {
 		this.cycle();
 	}
 
-	// Made once, like the other timer callbacks: a command flood must not allocate per command.
-	readonly #announceDue = (): void => {
-		this.#announceTimer = undefined;
-		this.announce();
-	};
-
 	/**
 	 * Home Assistant came back, or an "announce" command: announce after a random 1-5 s, so a fleet does not
 	 * answer at once; requests meanwhile are merged into that one announcement.
 	 */
 	private announceSoon(): void {
 		if (this.#announceTimer) return;
-		this.#announceTimer = this.#host.clock.set(this.#announceDue, 1000 + Math.floor(Math.random() * 4000));
+		// Its callback is made here rather than held for good: a flood of commands makes one per announcement.
+		this.#announceTimer = this.#host.clock.set(() => {
+			this.#announceTimer = undefined;
+			this.announce();
+		}, 1000 + Math.floor(Math.random() * 4000));
 	}
 
 	/** The discovery documents changed: all of them are owed, as they are when they go out (see flush). */
@@ -618,7 +616,7 @@ export class SensorNode {
 		if (!this.#flushTimer) this.#flushTimer = this.#host.clock.set(this.#flushDue, 0);
 	}
 
-	// Made once, like the other timer callbacks.
+	// Made once: flushSoon runs for every PUBACK and every reading.
 	readonly #flushDue = (): void => {
 		this.#flushTimer = undefined;
 		this.flush();
