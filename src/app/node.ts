@@ -23,7 +23,7 @@ import type { Settings } from "./settings";
 import { ChangeFilter, Telemetry } from "./telemetry";
 import { topicProblem, topicsFor, type Topics } from "./topics";
 import { detectSensors, openSensor, type SensorModel } from "../drivers/detect";
-import type { Sample, Sensor } from "../drivers/sensor";
+import type { Sample, Sensor, SensorEvents } from "../drivers/sensor";
 import { SensorError } from "../drivers/sensor";
 import { elapsed, type Host, type TimerId } from "../io";
 import { Journal } from "../journal/journal";
@@ -138,14 +138,16 @@ export class SensorNode {
 	 */
 	#announceFrom = -1;
 	readonly #hardware: string;
+	/** The node's callbacks (below), kept for each sensor driver it opens. */
+	readonly #events: SensorEvents;
 	#onStopped: (() => void) | undefined;
 
 	/**
-	 * What the MQTT client, the config and the backlog call back: a class of the node's own, so it reaches the node's
+	 * What the MQTT client, the config, the backlog and the sensor driver call back: a class of the node's own, so it reaches the node's
 	 * private methods, with its methods shared on the prototype rather than a closure per callback (ten of
 	 * them, about 70 slots, 1.1 KB on a board).
 	 */
-	static readonly #Events = class implements MqttEvents, ConfigEvents, BacklogDates {
+	static readonly #Events = class implements MqttEvents, ConfigEvents, BacklogDates, SensorEvents {
 		readonly #node: SensorNode;
 
 		constructor(node: SensorNode) {
@@ -199,6 +201,10 @@ export class SensorNode {
 		timeAt(uptime: number): number {
 			return this.#node.timeAt(uptime);
 		}
+
+		onRecovery(message: string): void {
+			this.#node.recovered(message);
+		}
 	};
 
 	constructor(options: NodeOptions) {
@@ -216,7 +222,7 @@ export class SensorNode {
 		this.#telemetry = new Telemetry(this.boot);
 		this.#lastTicks = host.clock.ticks();
 		const maxDocumentBytes = options.maxDocumentBytes ?? 1024;
-		const events = new SensorNode.#Events(this);
+		const events = (this.#events = new SensorNode.#Events(this));
 
 		this.#config = new Config({
 			store: host.store,
@@ -372,11 +378,11 @@ export class SensorNode {
 		else this.sampled(sample!);
 	};
 
-	readonly #onRecovery = (message: string): void => {
+	private recovered(message: string): void {
 		this.counters.recoveries++;
 		this.#host.log("warn", `sensor: ${message}`);
 		this.publishState();
-	};
+	}
 
 	private sampled(sample: Sample): void {
 		// The chip's own heat, not the air's temperature: the datasheet's specifications do not hold.
@@ -462,7 +468,7 @@ export class SensorNode {
 		const open = (chosen: SensorModel, at?: number) => {
 			try {
 				// ECMA-419 options spread over the driver's defaults: an `address: undefined` would override its default.
-				this.#sensor = openSensor(chosen, { sensor: at === undefined ? i2c : { ...i2c, address: at }, clock, onRecovery: this.#onRecovery });
+				this.#sensor = openSensor(chosen, { sensor: at === undefined ? i2c : { ...i2c, address: at }, clock, events: this.#events });
 				log("info", `sensor: using ${this.#sensor.model} at 0x${this.#sensor.address.toString(16)}`);
 				// Announced before the health changes: the state that change owes would flush an announcement owed
 				// since the connect, and this one would then repeat it.

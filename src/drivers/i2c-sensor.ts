@@ -14,7 +14,7 @@
  * defaults). So a driver checks, before it trusts a reading, that the chip still holds its settings (a
  * reset-detected status bit, or the settings read back; once the data are in, or before the measurement where
  * its timing depends on them) and calls `lost()` when it does not: the set-up runs again, the measurement is
- * repeated, and `options.onRecovery` is told. A second loss within the same sample fails it.
+ * repeated, and `options.events.onRecovery` is told. A second loss within the same sample fails it.
  *
  * The initialisation is written as `Steps` (see ./steps): bus transactions separated by `yield <ms>`. The
  * measurement, which runs every cycle, is not: in XS every generator, and every pause of one, allocates, and
@@ -30,7 +30,7 @@
  */
 import type { Clock, I2C, TimerId } from "../io";
 import { elapsed } from "../io";
-import type { Sample, SampleCallback, Sensor, SensorErrorKind, SensorOptions } from "./sensor";
+import type { Sample, SampleCallback, Sensor, SensorErrorKind, SensorEvents, SensorOptions } from "./sensor";
 import { SensorError, chipLabel } from "./sensor";
 import type { Steps } from "./steps";
 import { Stepper, pollUntil } from "./steps";
@@ -87,7 +87,7 @@ export abstract class I2CSensor implements Sensor {
 	#model: string;
 	readonly #io: I2C;
 	readonly #clock: Clock;
-	readonly #onRecovery: ((message: string) => void) | undefined;
+	readonly #events: SensorEvents | undefined;
 	/**
 	 * The set-up under way, if any. Made per set-up (at the first sample and after a failure or a reset), not
 	 * held with its timer callback for good: a driver's life is mostly samples.
@@ -115,7 +115,7 @@ export abstract class I2CSensor implements Sensor {
 		this.#model = model;
 		this.address = sensor.address ?? address;
 		this.#clock = options.clock;
-		this.#onRecovery = options.onRecovery;
+		this.#events = options.events;
 		try {
 			this.#io = new sensor.io({ hz, address, ...sensor });
 		}
@@ -359,7 +359,7 @@ export abstract class I2CSensor implements Sensor {
 		this.#recovered = true;
 		this.startSetUp();
 		// After the set-up is under way: an exception from the application's callback cannot leave the sample hanging.
-		this.#onRecovery?.(`${chipLabel(this.#model, this.address)}: ${this.#lost}; settings restored`);
+		this.#events?.onRecovery(`${chipLabel(this.#model, this.address)}: ${this.#lost}; settings restored`);
 	}
 
 	private settle(error: unknown, sample?: Sample): void {
