@@ -31,6 +31,15 @@ export interface BacklogOptions {
 	window?: number;
 }
 
+/**
+ * Where the dates of this boot's readings come from: an object, so that the node can hand the one its other
+ * callbacks come through, where a function would be a closure of its own, held for good.
+ */
+export interface BacklogDates {
+	/** Seconds since 1970 for a reading of this boot taken at `uptime` seconds, or 0 while the date is unknown. */
+	timeAt(uptime: number): number;
+}
+
 /** Journal messages and live readings awaiting PUBACK that the table tracks; beyond it, readings wait in flash. */
 const TRACKED = 8;
 /** Added to a tracked packet identifier (at most 65535) that belongs to a journal message. */
@@ -45,8 +54,7 @@ export class Backlog {
 	readonly #topics: Topics;
 	readonly #window: number;
 	readonly #period: number;
-	/** Seconds since 1970 for a reading of this boot taken at `uptime` seconds, or 0 while the date is unknown. */
-	readonly #timeAt: (uptime: number) => number;
+	readonly #dates: BacklogDates;
 	readonly #boot: number;
 	/**
 	 * Messages awaiting PUBACK, as pairs: the packet identifier (plus DRAINED for a journal message, not a
@@ -60,7 +68,7 @@ export class Backlog {
 	#timer: TimerId | undefined;
 
 	constructor(journal: Journal, client: Publisher, options: {
-		clock: Clock; log: Log; telemetry: Telemetry; topics: Topics; boot: string; timeAt: (uptime: number) => number;
+		clock: Clock; log: Log; telemetry: Telemetry; topics: Topics; boot: string; dates: BacklogDates;
 	} & BacklogOptions) {
 		this.#journal = journal;
 		this.#client = client;
@@ -69,7 +77,7 @@ export class Backlog {
 		this.#telemetry = options.telemetry;
 		this.#topics = options.topics;
 		this.#boot = Number.parseInt(options.boot, 16) >>> 0;
-		this.#timeAt = options.timeAt;
+		this.#dates = options.dates;
 		this.#window = Math.min(options.window ?? 4, TRACKED - 1);
 		this.#period = Math.ceil(1000 / (options.perSecond ?? 5));
 		this.#cursor = journal.tail;
@@ -98,19 +106,19 @@ export class Backlog {
 			this.#log("error", `backlog: flash write failed (${(error as Error).message}); reading ${seq} is kept in RAM only`);
 			return false;
 		}
-		if (this.#client.connected && this.#tracked < TRACKED && this.#client.fits(this.#topics.telemetry, payload)) this.#track(this.#send(this.#topics.telemetry, payload, retain), ticket, false);
-		else this.#start();
+		if (this.#client.connected && this.#tracked < TRACKED && this.#client.fits(this.#topics.telemetry, payload)) this.track(this.send(this.#topics.telemetry, payload, retain), ticket, false);
+		else this.start();
 		return true;
 	}
 
 	/** The connection is up: drain what waits. */
 	connected(): void {
-		this.#start();
+		this.start();
 	}
 
 	/** The broker acknowledged packet `id`. */
 	acknowledged(id: number): void {
-		const i = this.#find(id);
+		const i = this.find(id);
 		if (i < 0) return;
 		try {
 			const ticket = this.#table[2 * i + 1];
@@ -121,16 +129,16 @@ export class Backlog {
 			// It goes out once more after the next boot, with its seq: a consumer sees the repeat.
 			this.#log("error", `backlog: flash write failed (${(error as Error).message})`);
 		}
-		this.#untrack(i);
+		this.untrack(i);
 	}
 
 	/** The client gave up on packet `id`: it waits in flash again, and the drain looks back for it. */
 	dropped(id: number): void {
-		const i = this.#find(id);
+		const i = this.find(id);
 		if (i < 0) return;
-		this.#untrack(i);
+		this.untrack(i);
 		this.#cursor = this.#journal.tail;
-		this.#start();
+		this.start();
 	}
 
 	stop(): void {
@@ -138,17 +146,17 @@ export class Backlog {
 		this.#timer = undefined;
 	}
 
-	#start(): void {
-		if (!this.#timer && this.#client.connected && this.#journal.waiting > this.#tracked) this.#timer = this.#clock.repeat(this.#drain, this.#period);
+	private start(): void {
+		// The callback is made per drain, not held for good: it serves every turn of that drain.
+		if (!this.#timer && this.#client.connected && this.#journal.waiting > this.#tracked) this.#timer = this.#clock.repeat(() => this.drain(), this.#period);
 	}
 
-	// Made once, like the node's other timer callbacks: it runs several times a second while draining.
-	readonly #drain = (): void => {
+	private drain(): void {
 		if (!this.#client.connected) return this.stop();
 		if (this.#draining >= this.#window || this.#tracked >= TRACKED) return;
 		const journal = this.#journal;
 		let ticket = journal.next(this.#cursor);
-		while (ticket >= 0 && this.#has(ticket)) ticket = journal.next(ticket + slotsOf(journal.record.kind));
+		while (ticket >= 0 && this.has(ticket)) ticket = journal.next(ticket + slotsOf(journal.record.kind));
 		if (ticket < 0) {
 			if (!this.#draining) this.stop();
 			return;
@@ -156,21 +164,21 @@ export class Backlog {
 		const record = journal.record;
 		const reading = record.kind === READING;
 		const topic = reading ? this.#topics.telemetryBacklog : this.#topics.telemetrySummary;
-		const payload = reading ? this.#readingPayload(record) : this.#summaryPayload(record);
+		const payload = reading ? this.readingPayload(record) : this.summaryPayload(record);
 		// No room in the outbox: the record stays where it is and the next turn tries again.
 		if (!this.#client.fits(topic, payload)) return;
 		this.#cursor = ticket + slotsOf(record.kind);
 		// A summary's ticket is kept negated: its acknowledgement must check that a newer version did not retire it.
-		this.#track(this.#send(topic, payload, false), reading ? ticket : -ticket, true);
-	};
+		this.track(this.send(topic, payload, false), reading ? ticket : -ticket, true);
+	}
 
-	#readingPayload(record: JournalRecord): string {
+	private readingPayload(record: JournalRecord): string {
 		const pressure = record.flags & PRESSURE ? record.pSum : undefined;
-		return this.#telemetry.format(record.seq, hex(record.boot), record.uptime, this.#time(record, record.time, record.uptime),
+		return this.#telemetry.format(record.seq, hex(record.boot), record.uptime, this.time(record, record.time, record.uptime),
 			record.tSum, record.hSum, pressure, (record.flags & FAHRENHEIT) !== 0);
 	}
 
-	#summaryPayload(record: JournalRecord): string {
+	private summaryPayload(record: JournalRecord): string {
 		const { count } = record;
 		const withPressure = (record.flags & PRESSURE) !== 0;
 		const mean = (sum: number) => Math.round((sum / count) * 100) / 100;
@@ -178,8 +186,8 @@ export class Backlog {
 			summary: true,
 			boot: hex(record.boot),
 			count,
-			first: { seq: record.seq, uptime: record.uptime, time: this.#time(record, record.time, record.uptime) || undefined },
-			last: { seq: record.lastSeq, uptime: record.lastUptime, time: this.#time(record, record.lastTime, record.lastUptime) || undefined },
+			first: { seq: record.seq, uptime: record.uptime, time: this.time(record, record.time, record.uptime) || undefined },
+			last: { seq: record.lastSeq, uptime: record.lastUptime, time: this.time(record, record.lastTime, record.lastUptime) || undefined },
 			temperature: { min: record.tMin, max: record.tMax, mean: mean(record.tSum) },
 			humidity: { min: record.hMin, max: record.hMax, mean: mean(record.hSum) },
 			pressure: withPressure ? { min: record.pMin, max: record.pMax, mean: Math.round(record.pSum / count) } : undefined,
@@ -189,16 +197,16 @@ export class Backlog {
 	}
 
 	/** Publishes at QoS 1; the packet identifier, or 0 when the client refused (the record stays waiting). */
-	#send(topic: string, payload: string, retain: boolean): number {
+	private send(topic: string, payload: string, retain: boolean): number {
 		return publishOrLog(this.#client, this.#log, topic, payload, 1, retain);
 	}
 
 	/** A reading's time: as taken, or worked out from its uptime when it is this boot's and the date came later. */
-	#time(record: JournalRecord, time: number, uptime: number): number {
-		return time || (record.boot === this.#boot ? this.#timeAt(uptime) : 0);
+	private time(record: JournalRecord, time: number, uptime: number): number {
+		return time || (record.boot === this.#boot ? this.#dates.timeAt(uptime) : 0);
 	}
 
-	#track(id: number, ticket: number, drained: boolean): void {
+	private track(id: number, ticket: number, drained: boolean): void {
 		if (id < 1) return;
 		const i = 2 * this.#tracked++;
 		this.#table[i] = drained ? id + DRAINED_FLAG : id;
@@ -206,19 +214,19 @@ export class Backlog {
 		if (drained) this.#draining++;
 	}
 
-	#untrack(i: number): void {
+	private untrack(i: number): void {
 		if (this.#table[2 * i] >= DRAINED_FLAG) this.#draining--;
 		const last = 2 * --this.#tracked;
 		this.#table[2 * i] = this.#table[last];
 		this.#table[2 * i + 1] = this.#table[last + 1];
 	}
 
-	#find(id: number): number {
+	private find(id: number): number {
 		for (let i = 0; i < this.#tracked; i++) if (this.#table[2 * i] % DRAINED_FLAG === id) return i;
 		return -1;
 	}
 
-	#has(ticket: number): boolean {
+	private has(ticket: number): boolean {
 		for (let i = 0; i < this.#tracked; i++) if (Math.abs(this.#table[2 * i + 1]) === ticket) return true;
 		return false;
 	}

@@ -49,7 +49,7 @@ export class ConfigStore {
 		this.#store = store;
 		if (store.get(DOMAIN, RESETTING) !== undefined) this.clear();
 		const keys = store.keys(DOMAIN);
-		for (const layer of ["fleet", "device", "working"] as const) this.#migrate(layer, keys);
+		for (const layer of ["fleet", "device", "working"] as const) this.migrate(layer, keys);
 	}
 
 	/**
@@ -58,23 +58,23 @@ export class ConfigStore {
 	 * a power cut before the commit migrates again at the next boot, one after it finishes the clean-up.
 	 * Without this an update would boot on the build's broker, which may not be the one the node was moved to.
 	 */
-	#migrate(layer: Layer, keys: readonly string[]): void {
+	private migrate(layer: Layer, keys: readonly string[]): void {
 		const prefix = `${COMMIT[layer]}.`;
 		const old = keys.filter((key) => key.startsWith(prefix));
 		if (!old.length) return;
-		if (this.#live(layer) < 0) this.save(layer, this.#read(layer, prefix, []));
-		for (const key of old) this.#put(key, undefined);
+		if (this.live(layer) < 0) this.save(layer, this.read(layer, prefix, []));
+		for (const key of old) this.put(key, undefined);
 	}
 
 	/** Reads a layer back. Damage and entries that no longer pass validation are named in `problems`. */
 	load(layer: Layer, problems: string[] = []): StoredLayer {
-		const live = this.#live(layer);
+		const live = this.live(layer);
 		if (live < 0) return EMPTY;
 		for (const slot of [live, 1 - live]) {
 			const prefix = COMMIT[layer] + slot + ".";
-			if (this.#store.get(DOMAIN, `${prefix}$`) !== this.#checksum(prefix)) continue;
+			if (this.#store.get(DOMAIN, `${prefix}$`) !== this.checksum(prefix)) continue;
 			if (slot !== live) problems.push(`stored ${layer} settings were damaged; using the copy before them`);
-			return this.#read(layer, prefix, problems);
+			return this.read(layer, prefix, problems);
 		}
 		problems.push(`stored ${layer} settings were damaged and were ignored`);
 		return EMPTY;
@@ -82,20 +82,20 @@ export class ConfigStore {
 
 	/** Makes the stored layer equal to `layer`, atomically; `writes` counts what it cost. */
 	save(name: Layer, layer: StoredLayer): void {
-		const entries = this.#entries(layer);
+		const entries = this.entries(layer);
 		const sum = checksumOf(entries);
-		const live = this.#live(name);
+		const live = this.live(name);
 		if (live >= 0 && this.#store.get(DOMAIN, `${COMMIT[name]}${live}.$`) === sum) return;
 		const slot = live === 0 ? 1 : 0;
 		const prefix = COMMIT[name] + slot + ".";
 		if (this.#store.get(DOMAIN, `${prefix}$`) !== sum) {
-			this.#put(`${prefix}$`, undefined);
+			this.put(`${prefix}$`, undefined);
 			for (const key of this.#store.keys(DOMAIN))
-				if (key.startsWith(prefix) && !Object.hasOwn(entries, key.slice(prefix.length))) this.#put(key, undefined);
-			for (const suffix of Object.keys(entries)) this.#put(prefix + suffix, entries[suffix]);
-			this.#put(`${prefix}$`, sum);
+				if (key.startsWith(prefix) && !Object.hasOwn(entries, key.slice(prefix.length))) this.put(key, undefined);
+			for (const suffix of Object.keys(entries)) this.put(prefix + suffix, entries[suffix]);
+			this.put(`${prefix}$`, sum);
 		}
-		this.#put(COMMIT[name], slot);
+		this.put(COMMIT[name], slot);
 	}
 
 	/** Identity of broker settings that were tried and rolled back ("" for none); see Config. */
@@ -105,30 +105,30 @@ export class ConfigStore {
 	}
 
 	refuse(key: string): void {
-		this.#put("x#", key);
+		this.put("x#", key);
 	}
 
 	/** Factory reset: forgets every stored layer; a power cut part-way is finished at the next boot. */
 	clear(): void {
-		this.#put(RESETTING, 1);
-		for (const key of this.#store.keys(DOMAIN)) if (key !== RESETTING) this.#put(key, undefined);
-		this.#put(RESETTING, undefined);
+		this.put(RESETTING, 1);
+		for (const key of this.#store.keys(DOMAIN)) if (key !== RESETTING) this.put(key, undefined);
+		this.put(RESETTING, undefined);
 	}
 
 	/** The live slot, or -1 when the layer was never stored. */
-	#live(layer: Layer): number {
+	private live(layer: Layer): number {
 		const slot = this.#store.get(DOMAIN, COMMIT[layer]);
 		return slot === 0 || slot === 1 ? slot : -1;
 	}
 
-	#read(layer: Layer, prefix: string, problems: string[]): StoredLayer {
+	private read(layer: Layer, prefix: string, problems: string[]): StoredLayer {
 		const settings: Settings = {};
 		for (const key of this.#store.keys(DOMAIN)) {
 			if (!key.startsWith(prefix) || key.includes("+")) continue;
 			const name = key.slice(prefix.length);
 			const spec = Object.hasOwn(SETTINGS, name) ? SETTINGS[name] : undefined;
 			if (!spec) continue;
-			const value = this.#value(key, spec.type === "string", spec.decimals);
+			const value = this.value(key, spec.type === "string", spec.decimals);
 			if (value === undefined || checkValue(spec, value)) problems.push(`stored ${layer} setting ${name} is invalid and was ignored`);
 			else settings[name] = value;
 		}
@@ -137,7 +137,7 @@ export class ConfigStore {
 		return { settings, hash: typeof hash === "string" ? hash : "", rev: typeof rev === "number" ? rev : undefined };
 	}
 
-	#value(key: string, isString: boolean, decimals?: number): SettingValue | undefined {
+	private value(key: string, isString: boolean, decimals?: number): SettingValue | undefined {
 		const first = this.#store.get(DOMAIN, key);
 		if (first instanceof ArrayBuffer || first === undefined) return undefined;
 		if (!isString) return typeof first === "number" && decimals !== undefined ? first / 10 ** decimals : first;
@@ -151,7 +151,7 @@ export class ConfigStore {
 	}
 
 	/** What a slot holds for `layer`, by key suffix, exactly as stored. */
-	#entries(layer: StoredLayer): Record<string, StoreValue> {
+	private entries(layer: StoredLayer): Record<string, StoreValue> {
 		const entries: Record<string, StoreValue> = {};
 		for (const [setting, value] of Object.entries(layer.settings)) {
 			const decimals = SETTINGS[setting].decimals;
@@ -164,7 +164,7 @@ export class ConfigStore {
 	}
 
 	/** The checksum of what the slot at `prefix` holds now. */
-	#checksum(prefix: string): string {
+	private checksum(prefix: string): string {
 		const entries: Record<string, StoreValue> = {};
 		for (const key of this.#store.keys(DOMAIN)) {
 			const value = key.startsWith(prefix) && key !== `${prefix}$` ? this.#store.get(DOMAIN, key) : undefined;
@@ -174,7 +174,7 @@ export class ConfigStore {
 	}
 
 	/** Sets or deletes one entry unless it already holds that value. */
-	#put(key: string, value: StoreValue | undefined): void {
+	private put(key: string, value: StoreValue | undefined): void {
 		const current = this.#store.get(DOMAIN, key);
 		if (current === value) return;
 		if (value === undefined) this.#store.delete(DOMAIN, key);

@@ -22,7 +22,7 @@
  *   with the latest document; one arriving inside the interval is stored when it ends (counted).
  */
 import { ConfigStore, documentHash, type Layer, type StoredLayer } from "./config-store";
-import { CONNECTION_KEYS, redact, validateDocument, type Settings, type Validated } from "./settings";
+import { CONNECTION_KEYS, DEFAULTS, redact, validateDocument, type Settings, type Validated } from "./settings";
 import { decodeUtf8, encodeUtf8 } from "../utf8";
 import type { Clock, Log, Store, TimerId } from "../io";
 
@@ -43,8 +43,11 @@ export interface ConfigOptions {
 	store: Store;
 	clock: Clock;
 	log: Log;
-	/** The built-in defaults with the build's own settings (mc/config, command line) over them. */
-	defaults: Readonly<Settings>;
+	/**
+	 * The build's own settings (mc/config, command line), over the built-in DEFAULTS: only those, not a full
+	 * copy of the defaults (which are frozen, in flash on a board), because it stays in RAM for good.
+	 */
+	build: Readonly<Settings>;
 	/** How long new broker settings get to prove themselves. */
 	rollbackMs: number;
 	/** Set when the host cannot carry TLS (ESP8266): why, for the error a document asking for it gets. */
@@ -67,12 +70,18 @@ export interface ConfigEvents {
 	onReport: (report: string) => void;
 }
 
-interface SourceStatus {
+/**
+ * The last document a source sent, when it was refused (what that source applied before stays in force). A
+ * source's status is otherwise its layer's: "applied" with a hash, "none" without, so nothing else is kept.
+ */
+interface Rejection {
 	hash: string;
 	rev?: number;
-	status: "none" | "applied" | "rejected";
 	errors: string[];
 }
+
+/** The layers that are applied but not yet stored, one bit each (a number, where an object would cost 4 slots). */
+const UNSAVED: Readonly<Record<Layer, number>> = Object.freeze({ fleet: 1, device: 2, working: 4 });
 
 type TrialState = "confirmed" | "trying" | "rolled-back";
 
@@ -95,7 +104,7 @@ export class Config {
 	readonly #events: ConfigEvents;
 	readonly #stored: ConfigStore;
 	readonly #layers: Record<Layer, StoredLayer>;
-	readonly #status: Record<Source, SourceStatus>;
+	readonly #rejected: Partial<Record<Source, Rejection>> = {};
 	#effective: Settings;
 	#connection: Connection;
 	#trial: TrialState = "confirmed";
@@ -106,7 +115,8 @@ export class Config {
 	/** Why the last attempt with the settings on trial failed: not-authorized, refused, timeout or dns. */
 	#failure = "";
 	readonly counters: ConfigCounters = { flashWrites: 0, storesCoalesced: 0, brokerSwitches: 0, switchesHeld: 0 };
-	readonly #unsaved: Record<Layer, boolean> = { fleet: false, device: false, working: false };
+	/** UNSAVED bits. */
+	#unsaved = 0;
 	#storeTimer: TimerId | undefined;
 	#switchTimer: TimerId | undefined;
 	/** The document (source and hash) whose broker move waits for the switch gap; undefined when none waits. */
@@ -128,11 +138,8 @@ export class Config {
 		};
 		for (const problem of problems) options.log("warn", `config: ${problem}`);
 		this.#refused = this.#stored.refused();
-		const status = (layer: StoredLayer): SourceStatus =>
-			({ hash: layer.hash, rev: layer.rev, status: layer.hash ? "applied" : "none", errors: [] });
-		this.#status = { fleet: status(this.#layers.fleet), device: status(this.#layers.device) };
-		this.#effective = this.#merge();
-		this.#connection = connectionOf({ ...options.defaults, ...this.#layers.working.settings });
+		this.#effective = this.merge();
+		this.#connection = connectionOf({ ...DEFAULTS, ...options.build, ...this.#layers.working.settings });
 	}
 
 	/** The settings in force (secrets included: for the node's own use only). */
@@ -152,28 +159,27 @@ export class Config {
 	receive(source: Source, payload: Uint8Array | undefined, length: number): void {
 		const { maxDocumentBytes, log } = this.#options;
 		if (!payload || length > maxDocumentBytes) {
-			this.#reject(source, `size:${length}`, undefined, [`document of ${length} bytes is over the ${maxDocumentBytes}-byte limit`]);
+			this.reject(source, `size:${length}`, undefined, [`document of ${length} bytes is over the ${maxDocumentBytes}-byte limit`]);
 			return;
 		}
 		const hash = length ? documentHash(payload) : "";
-		const status = this.#status[source];
-		if (hash === status.hash) return;
+		if (hash === (this.#rejected[source] ?? this.#layers[source]).hash) return;
 		if (!length) {
 			log("info", `config: ${source} document cleared`);
-			this.#accept(source, { settings: {}, hash: "" });
+			this.accept(source, { settings: {}, hash: "" });
 			return;
 		}
 		const text = decodeUtf8(payload);
 		const result: Validated = text === undefined ? { errors: ["not valid UTF-8"] } : validateDocument(text);
 		if (!result.settings) {
-			this.#reject(source, hash, result.rev, result.errors);
+			this.reject(source, hash, result.rev, result.errors);
 			return;
 		}
-		const merged = this.#merge(source === "fleet" ? result.settings : undefined, source === "device" ? result.settings : undefined);
+		const merged = this.merge(source === "fleet" ? result.settings : undefined, source === "device" ? result.settings : undefined);
 		const noTls = this.#options.noTls;
-		if (lacksUser(merged)) this.#reject(source, hash, result.rev, ["password: needs a user name (MQTT 3.1.1), here or in a layer below"]);
-		else if (merged.tls && noTls) this.#reject(source, hash, result.rev, [`tls: ${noTls}`]);
-		else this.#accept(source, { settings: result.settings, hash, rev: result.rev });
+		if (lacksUser(merged)) this.reject(source, hash, result.rev, ["password: needs a user name (MQTT 3.1.1), here or in a layer below"]);
+		else if (merged.tls && noTls) this.reject(source, hash, result.rev, [`tls: ${noTls}`]);
+		else this.accept(source, { settings: result.settings, hash, rev: result.rev });
 	}
 
 	/** A connection attempt failed with `reason` (an MqttReason): remembered while settings are on trial, to say why a rollback happened. */
@@ -193,9 +199,9 @@ export class Config {
 		this.#trial = "confirmed";
 		this.#connectionNote = "";
 		this.#layers.working = { settings: { ...this.#connection }, hash: "" };
-		this.#persist("working");
+		this.persist("working");
 		this.#options.log("info", `config: broker settings confirmed (${this.#connection.host}:${this.#connection.port})`);
-		this.#report();
+		this.reportChanged();
 	}
 
 	/** Forgets everything stored and returns to the build's defaults. */
@@ -204,24 +210,22 @@ export class Config {
 		this.#trialTimer = undefined;
 		this.#stored.clear();
 		this.counters.flashWrites = this.#stored.writes;
-		for (const layer of ["fleet", "device", "working"] as const) {
-			this.#layers[layer] = { settings: {}, hash: "" };
-			this.#unsaved[layer] = false;
-		}
-		for (const source of ["fleet", "device"] as const) this.#status[source] = { hash: "", status: "none", errors: [] };
+		for (const layer of ["fleet", "device", "working"] as const) this.#layers[layer] = { settings: {}, hash: "" };
+		this.#unsaved = 0;
+		this.#rejected.fleet = this.#rejected.device = undefined;
 		this.#refused = "";
 		this.#trial = "confirmed";
 		this.#connectionNote = "";
 		this.#options.log("warn", "config: factory reset");
-		this.#update(undefined);
-		this.#report();
+		this.update(undefined);
+		this.reportChanged();
 	}
 
 	/** Stores what is applied but not yet stored, whatever the store interval (before a restart). */
 	storeNow(): void {
 		this.#options.clock.clear(this.#storeTimer);
 		this.#storeTimer = undefined;
-		this.#store();
+		this.store();
 	}
 
 	/** For good: stores what is unsaved and drops every timer (trial, held switch, store interval). */
@@ -235,11 +239,15 @@ export class Config {
 
 	/** The acknowledgement document: effective settings (redacted), each source's revision and errors. */
 	report(): string {
-		const source = (s: SourceStatus) => ({ status: s.status, rev: s.rev ?? null, hash: s.hash || null, errors: s.errors });
+		const source = (name: Source) => {
+			const rejected = this.#rejected[name];
+			const { hash, rev } = rejected ?? this.#layers[name];
+			return { status: rejected ? "rejected" : hash ? "applied" : "none", rev: rev ?? null, hash: hash || null, errors: rejected?.errors ?? [] };
+		};
 		return JSON.stringify({
 			effective: redact({ ...this.#effective, ...this.#connection }),
-			fleet: source(this.#status.fleet),
-			device: source(this.#status.device),
+			fleet: source("fleet"),
+			device: source("device"),
 			broker: {
 				host: this.#connection.host, port: this.#connection.port, state: this.#trial, note: this.#connectionNote || this.#moveNote || null,
 				switches: this.counters.brokerSwitches, held: this.counters.switchesHeld,
@@ -247,14 +255,14 @@ export class Config {
 		});
 	}
 
-	#accept(source: Source, layer: StoredLayer): void {
+	private accept(source: Source, layer: StoredLayer): void {
 		this.#layers[source] = layer;
-		const writes = this.#persist(source);
+		const writes = this.persist(source);
 		// A cleared document is no document: the same status as on a node that never had one.
-		this.#status[source] = { hash: layer.hash, rev: layer.rev, status: layer.hash ? "applied" : "none", errors: [] };
+		this.#rejected[source] = undefined;
 		this.#options.log("info", `config: ${source} document ${layer.hash || "(cleared)"} applied (${writes < 0 ? "stored when the store interval ends" : `${writes} stored entries changed`})`);
-		this.#update(`${source}:${layer.hash}`);
-		this.#report();
+		this.update(`${source}:${layer.hash}`);
+		this.reportChanged();
 	}
 
 	/**
@@ -263,64 +271,66 @@ export class Config {
 	 * power cut, so a deferred clear would bring the old document back for good. That costs little even under a
 	 * flood, because storing writes only what differs from the stored slot.
 	 */
-	#persist(layer: Layer): number {
-		if (this.#unsaved[layer]) this.counters.storesCoalesced++;
-		this.#unsaved[layer] = true;
+	private persist(layer: Layer): number {
+		if (this.#unsaved & UNSAVED[layer]) this.counters.storesCoalesced++;
+		this.#unsaved |= UNSAVED[layer];
 		const cleared = layer !== "working" && !this.#layers[layer].hash;
 		if (this.#storeTimer && !cleared) return -1;
-		const writes = this.#store();
-		if (!this.#storeTimer) this.#holdStores();
+		const writes = this.store();
+		if (!this.#storeTimer) this.holdStores();
 		return writes;
 	}
 
-	#holdStores(): void {
-		this.#storeTimer = this.#options.clock.set(this.#storeDue, this.#options.storeIntervalMs ?? 60_000);
+	/**
+	 * Its callback, like the switch gap's, is made when the timer is set rather than held for good: these timers
+	 * run only after a document, and at most one of each at a time, so a flood of documents makes no more.
+	 */
+	private holdStores(): void {
+		this.#storeTimer = this.#options.clock.set(() => this.storeDue(), this.#options.storeIntervalMs ?? 60_000);
 	}
 
 	/** Stores every unsaved layer; returns the entries written. */
-	#store(): number {
+	private store(): number {
 		const before = this.#stored.writes;
 		for (const layer of ["fleet", "device", "working"] as const) {
-			if (!this.#unsaved[layer]) continue;
-			this.#unsaved[layer] = false;
+			if (!(this.#unsaved & UNSAVED[layer])) continue;
+			this.#unsaved &= ~UNSAVED[layer];
 			this.#stored.save(layer, this.#layers[layer]);
 		}
 		this.counters.flashWrites = this.#stored.writes;
 		return this.#stored.writes - before;
 	}
 
-	// Made once, like every timer callback here: nothing allocated per document.
-	readonly #storeDue = (): void => {
+	private storeDue(): void {
 		this.#storeTimer = undefined;
-		if (!this.#unsaved.fleet && !this.#unsaved.device && !this.#unsaved.working) return;
-		this.#store();
-		this.#holdStores();
-	};
+		if (!this.#unsaved) return;
+		this.store();
+		this.holdStores();
+	}
 
-	readonly #switchDue = (): void => {
+	private switchDue(): void {
 		this.#switchTimer = undefined;
 		const held = this.#heldFor;
 		if (held === undefined) return;
-		this.#reconcile(held || undefined);
-		this.#report();
-	};
+		this.reconcile(held || undefined);
+		this.reportChanged();
+	}
 
-	#reject(source: Source, hash: string, rev: number | undefined, errors: string[]): void {
-		const status = this.#status[source];
-		if (status.status === "rejected" && status.hash === hash) return;
+	private reject(source: Source, hash: string, rev: number | undefined, errors: string[]): void {
+		if (this.#rejected[source]?.hash === hash) return;
 		// What was applied before stays in force; the status says what was refused and why.
-		this.#status[source] = { hash, rev, status: "rejected", errors };
+		this.#rejected[source] = { hash, rev, errors };
 		this.#options.log("warn", `config: ${source} document rejected: ${errors.join("; ")}`);
-		this.#report();
+		this.reportChanged();
 	}
 
 	/** Recomputes the effective settings, applies what changed, and moves the broker if needed. `document`: source and hash of the cause. */
-	#update(document: string | undefined): void {
+	private update(document: string | undefined): void {
 		const before = this.#effective;
-		this.#effective = this.#merge();
+		this.#effective = this.merge();
 		const changed = Object.keys(this.#effective).filter((key) => this.#effective[key] !== before[key] && !CONNECTION_KEYS.includes(key));
 		if (changed.length) this.#events.onApply(this.#effective, changed);
-		this.#reconcile(document);
+		this.reconcile(document);
 	}
 
 	/**
@@ -328,7 +338,7 @@ export class Config {
 	 * by `document` (source and hash; undefined for a factory reset, which is not a document), or inside the
 	 * switch gap.
 	 */
-	#reconcile(document: string | undefined): void {
+	private reconcile(document: string | undefined): void {
 		this.#moveNote = "";
 		this.#heldFor = undefined;
 		const wanted = connectionOf(this.#effective);
@@ -363,11 +373,11 @@ export class Config {
 			if (this.#moves.length > MOVES_REMEMBERED) this.#moves.shift();
 		}
 		this.counters.brokerSwitches++;
-		this.#switchTimer = this.#options.clock.set(this.#switchDue, this.#options.switchGapMs ?? 20_000);
-		this.#startTrial(wanted);
+		this.#switchTimer = this.#options.clock.set(() => this.switchDue(), this.#options.switchGapMs ?? 20_000);
+		this.startTrial(wanted);
 	}
 
-	#startTrial(wanted: Connection): void {
+	private startTrial(wanted: Connection): void {
 		const { clock, log, rollbackMs } = this.#options;
 		if (this.#trial !== "trying") this.#previous = this.#connection;
 		clock.clear(this.#trialTimer);
@@ -376,11 +386,11 @@ export class Config {
 		this.#failure = "";
 		this.#connectionNote = `trying ${wanted.host}:${wanted.port} for up to ${Math.round(rollbackMs / 1000)} s`;
 		log("info", `config: ${this.#connectionNote}`);
-		this.#trialTimer = clock.set(() => this.#rollBack(), rollbackMs);
+		this.#trialTimer = clock.set(() => this.rollBack(), rollbackMs);
 		this.#events.onConnection(wanted);
 	}
 
-	#rollBack(): void {
+	private rollBack(): void {
 		const refused = this.#connection;
 		const previous = this.#previous!;
 		this.#trialTimer = undefined;
@@ -392,14 +402,14 @@ export class Config {
 		this.#connectionNote = `could not connect to ${refused.host}:${refused.port} within ${Math.round(this.#options.rollbackMs / 1000)} s (${this.#failure || "timeout"}); back to ${previous.host}:${previous.port}`;
 		this.#options.log("warn", `config: ${this.#connectionNote}`);
 		this.#events.onConnection(previous);
-		this.#report();
+		this.reportChanged();
 	}
 
-	#merge(fleetSettings = this.#layers.fleet.settings, deviceSettings = this.#layers.device.settings): Settings {
-		return { ...this.#options.defaults, ...fleetSettings, ...deviceSettings };
+	private merge(fleetSettings = this.#layers.fleet.settings, deviceSettings = this.#layers.device.settings): Settings {
+		return { ...DEFAULTS, ...this.#options.build, ...fleetSettings, ...deviceSettings };
 	}
 
-	#report(): void {
+	private reportChanged(): void {
 		this.#events.onReport(this.report());
 	}
 }

@@ -15,15 +15,15 @@
  *   <n>/config/state  what the node made of them (retained)
  *   <n>/command       "sample", "announce", "restart", "factory-reset" (retained commands are ignored)
  */
-import { Backlog, type BacklogOptions } from "./backlog";
+import { Backlog, type BacklogDates, type BacklogOptions } from "./backlog";
 import { Config, type ConfigEvents, type Connection } from "./config";
 import { HA_STATUS_TOPIC, discoveryMessages } from "./discovery";
 import { publishOrLog } from "./publish";
-import { DEFAULTS, type Settings } from "./settings";
+import type { Settings } from "./settings";
 import { ChangeFilter, Telemetry } from "./telemetry";
 import { topicProblem, topicsFor, type Topics } from "./topics";
 import { detectSensors, openSensor, type SensorModel } from "../drivers/detect";
-import type { Sample, Sensor } from "../drivers/sensor";
+import type { Sample, Sensor, SensorEvents } from "../drivers/sensor";
 import { SensorError } from "../drivers/sensor";
 import { elapsed, type Host, type TimerId } from "../io";
 import { Journal } from "../journal/journal";
@@ -84,7 +84,7 @@ const TLS_NOTE: Readonly<Record<TlsMode, string>> = Object.freeze({
 	insecure: " over TLS WITHOUT CERTIFICATE VERIFICATION (insecure)",
 });
 
-/** Retained messages the node can make again at any time, owed until the outbox has room for them (see #flush). */
+/** Retained messages the node can make again at any time, owed until the outbox has room for them (see flush). */
 const OWE_STATE = 1;
 const OWE_REPORT = 2;
 
@@ -130,7 +130,7 @@ export class SensorNode {
 	#finding = false;
 	#stopped = false;
 	#everConnected = false;
-	/** OWE_STATE, OWE_REPORT: what #flush still has to publish. */
+	/** OWE_STATE, OWE_REPORT: what flush still has to publish. */
 	#owed = 0;
 	/**
 	 * The first discovery document still owed to Home Assistant (an index into discoveryMessages), or -1 when
@@ -138,14 +138,16 @@ export class SensorNode {
 	 */
 	#announceFrom = -1;
 	readonly #hardware: string;
+	/** The node's callbacks (below), kept for each sensor driver it opens. */
+	readonly #events: SensorEvents;
 	#onStopped: (() => void) | undefined;
 
 	/**
-	 * What the MQTT client and the config call back: a class of the node's own, so it reaches the node's
+	 * What the MQTT client, the config, the backlog and the sensor driver call back: a class of the node's own, so it reaches the node's
 	 * private methods, with its methods shared on the prototype rather than a closure per callback (ten of
 	 * them, about 70 slots, 1.1 KB on a board).
 	 */
-	static readonly #Events = class implements MqttEvents, ConfigEvents {
+	static readonly #Events = class implements MqttEvents, ConfigEvents, BacklogDates, SensorEvents {
 		readonly #node: SensorNode;
 
 		constructor(node: SensorNode) {
@@ -153,30 +155,30 @@ export class SensorNode {
 		}
 
 		onConnect({ sessionPresent }: { sessionPresent: boolean }): void {
-			this.#node.#connected(sessionPresent);
+			this.#node.brokerConnected(sessionPresent);
 		}
 
 		onMessage(message: MqttMessage): void {
-			this.#node.#message(message);
+			this.#node.message(message);
 		}
 
 		onOversize({ topic, length }: MqttOversize): void {
-			this.#node.#oversize(topic, length);
+			this.#node.oversize(topic, length);
 		}
 
 		// The client logs its own connection failures, drops and skipped messages; the node keeps the last error.
 		onDisconnect(reason: MqttReason): void {
-			if (reason === "closed") this.#node.#notifyStopped();
+			if (reason === "closed") this.#node.notifyStopped();
 		}
 
 		onError(error: MqttError): void {
-			this.#node.#setError(`mqtt: ${error.message}`);
+			this.#node.setError(`mqtt: ${error.message}`);
 			this.#node.#config.connectFailed(error.code);
 		}
 
 		onPublished(id: number): void {
 			this.#node.#backlog?.acknowledged(id);
-			this.#node.#flushSoon();
+			this.#node.flushSoon();
 		}
 
 		onDrop(drop: MqttDrop): void {
@@ -184,16 +186,24 @@ export class SensorNode {
 		}
 
 		onApply(settings: Readonly<Settings>, changed: readonly string[]): void {
-			this.#node.#apply(settings, changed);
+			this.#node.apply(settings, changed);
 		}
 
 		onConnection(connection: Readonly<Connection>): void {
-			this.#node.#client.reconfigure(connection, this.#node.#socketFor(connection));
+			this.#node.#client.reconfigure(connection, this.#node.socketFor(connection));
 		}
 
 		// Made again when it goes out: it may wait for outbox room, and must then be the current one.
 		onReport(): void {
-			this.#node.#owe(OWE_REPORT);
+			this.#node.owe(OWE_REPORT);
+		}
+
+		timeAt(uptime: number): number {
+			return this.#node.timeAt(uptime);
+		}
+
+		onRecovery(message: string): void {
+			this.#node.recovered(message);
 		}
 	};
 
@@ -212,13 +222,13 @@ export class SensorNode {
 		this.#telemetry = new Telemetry(this.boot);
 		this.#lastTicks = host.clock.ticks();
 		const maxDocumentBytes = options.maxDocumentBytes ?? 1024;
-		const events = new SensorNode.#Events(this);
+		const events = (this.#events = new SensorNode.#Events(this));
 
 		this.#config = new Config({
 			store: host.store,
 			clock: host.clock,
 			log: host.log,
-			defaults: { ...DEFAULTS, ...options.settings },
+			build: options.settings ?? {},
 			rollbackMs: options.rollbackMs ?? 120_000,
 			noTls: host.tls ? undefined : host.noTls ?? "this host has no TLS socket",
 			maxDocumentBytes,
@@ -233,7 +243,7 @@ export class SensorNode {
 			clean: false,
 			keepalive: settings.keepalive as number,
 			will: { topic: this.topics.status, payload: "offline", qos: 1, retain: true },
-			socket: this.#socketFor(connection),
+			socket: this.socketFor(connection),
 			dns: host.dns,
 			clock: host.clock,
 			log: host.log,
@@ -242,17 +252,17 @@ export class SensorNode {
 		}, events);
 		this.#client.subscribe([this.topics.config, this.topics.fleetConfig, this.topics.command, HA_STATUS_TOPIC], { qos: 1 });
 		host.log("info", `boot ${this.boot}: node ${this.root}/${this.id}, firmware ${FIRMWARE_VERSION}, broker ${connection.host}:${connection.port}${TLS_NOTE[tlsMode(connection)]}`);
-		this.#backlog = this.#openBacklog(options.backlog);
-		this.#findSensor();
-		this.#armCycle();
+		this.#backlog = this.openBacklog(options.backlog, events);
+		this.findSensor();
+		this.armCycle();
 	}
 
 	/** The backlog over the host's flash; none without flash, or when the region is unusable (then readings wait in RAM). */
-	#openBacklog(options: BacklogOptions | undefined): Backlog | undefined {
+	private openBacklog(options: BacklogOptions | undefined, dates: BacklogDates): Backlog | undefined {
 		const { flash, clock, log } = this.#host;
 		if (!flash) return undefined;
 		try {
-			return new Backlog(new Journal(flash, log), this.#client, { ...options, clock, log, telemetry: this.#telemetry, topics: this.topics, boot: this.boot, timeAt: this.#timeAt });
+			return new Backlog(new Journal(flash, log), this.#client, { ...options, clock, log, telemetry: this.#telemetry, topics: this.topics, boot: this.boot, dates });
 		}
 		catch (error) {
 			log("error", `backlog: flash unusable (${(error as Error).message}); readings wait in RAM only`);
@@ -261,13 +271,13 @@ export class SensorNode {
 	}
 
 	/** Seconds since 1970 at `uptime` seconds of this boot, or 0 while the host does not know the date. */
-	readonly #timeAt = (uptime: number): number => {
+	private timeAt(uptime: number): number {
 		const date = this.#host.clock.date?.();
-		return date === undefined ? 0 : Math.round(date / 1000) - (this.#uptime() - uptime);
-	};
+		return date === undefined ? 0 : Math.round(date / 1000) - (this.uptime() - uptime);
+	}
 
 	/** The socket for `connection`: the host's TCP, or its TLS socket with the connection's trust. */
-	#socketFor(connection: Readonly<Connection>): SocketOptions {
+	private socketFor(connection: Readonly<Connection>): SocketOptions {
 		if (!connection.tls) return { io: this.#host.tcp };
 		// Checked before: a build asking for TLS fails at boot, a document is rejected.
 		return { io: this.#host.tls!, secure: { verify: !connection.insecure, pin: connection.pin || undefined } };
@@ -314,12 +324,12 @@ export class SensorNode {
 		this.#onStopped = stopped;
 		this.#config.stop();
 		const connected = this.#client.connected;
-		this.#publish(this.topics.status, "offline", 1, true);
+		this.publish(this.topics.status, "offline", 1, true);
 		this.#client.close();
-		if (!connected) this.#notifyStopped();
+		if (!connected) this.notifyStopped();
 	}
 
-	#notifyStopped(): void {
+	private notifyStopped(): void {
 		const stopped = this.#onStopped;
 		this.#onStopped = undefined;
 		if (stopped) this.#host.clock.set(stopped, 0);
@@ -327,10 +337,10 @@ export class SensorNode {
 
 	/** Reads the sensor now, outside the schedule. */
 	sampleNow(): void {
-		this.#cycle();
+		this.cycle();
 	}
 
-	#uptime(): number {
+	private uptime(): number {
 		const now = this.#host.clock.ticks();
 		// Accumulated in short steps: a single elapsed() is only valid for spans under 24.8 days.
 		this.#uptimeMs += elapsed(this.#lastTicks, now);
@@ -338,20 +348,20 @@ export class SensorNode {
 		return Math.floor(this.#uptimeMs / 1000);
 	}
 
-	#armCycle(): void {
+	private armCycle(): void {
 		const { clock } = this.#host;
 		clock.clear(this.#cycleTimer);
-		this.#cycleTimer = clock.repeat(() => this.#cycle(), (this.settings.interval as number) * 1000);
+		this.#cycleTimer = clock.repeat(() => this.cycle(), (this.settings.interval as number) * 1000);
 	}
 
-	#cycle(): void {
-		const uptime = this.#uptime();
+	private cycle(): void {
+		const uptime = this.uptime();
 		// Offline, a refresh would only take outbox space from readings: state goes out on connect anyway.
-		if (this.#client.connected && uptime - this.#stateAt >= STATE_REFRESH_S) this.#publishState();
+		if (this.#client.connected && uptime - this.#stateAt >= STATE_REFRESH_S) this.publishState();
 		// Room is also freed by QoS 0 messages written, which no PUBACK announces.
-		else this.#flushSoon();
+		else this.flushSoon();
 		if (!this.#sensor) {
-			this.#findSensor();
+			this.findSensor();
 			return;
 		}
 		if (this.#sampling) return;
@@ -364,92 +374,92 @@ export class SensorNode {
 		const sensor = this.#sampling;
 		this.#sampling = undefined;
 		if (this.#stopped || sensor !== this.#sensor) return;
-		if (error) this.#sampleFailed(error);
-		else this.#sampled(sample!);
+		if (error) this.sampleFailed(error);
+		else this.sampled(sample!);
 	};
 
-	readonly #onRecovery = (message: string): void => {
+	private recovered(message: string): void {
 		this.counters.recoveries++;
 		this.#host.log("warn", `sensor: ${message}`);
-		this.#publishState();
-	};
+		this.publishState();
+	}
 
-	#sampled(sample: Sample): void {
+	private sampled(sample: Sample): void {
 		// The chip's own heat, not the air's temperature: the datasheet's specifications do not hold.
 		if (sample.heater === "on") {
 			this.counters.heated++;
-			this.#setHealth("ok");
+			this.setHealth("ok");
 			return;
 		}
 		if (sample.heater === "refused") this.counters.heaterRefused++;
 		// Counted first, so that the state a recovered health publishes includes this reading.
 		this.counters.readings++;
-		this.#setHealth("ok");
+		this.setHealth("ok");
 		const settings = this.settings;
 		const reading = this.#telemetry.read(sample, settings);
-		const uptime = this.#uptime();
+		const uptime = this.uptime();
 		if (!this.#filter.wants(reading, uptime, settings)) return;
 		this.#filter.published(reading, uptime);
 		const seq = ++this.#seq;
-		const time = this.#timeAt(uptime);
+		const time = this.timeAt(uptime);
 		const payload = this.#telemetry.payload(seq, uptime, settings.unit as string, time);
 		const retain = settings.retain as boolean;
 		// QoS 0 is fire and forget by the user's choice: it never waits in flash.
 		const journalled = settings.qos === 1 && this.#backlog?.add(seq, uptime, time, settings.unit === "F", reading.temperature, reading.humidity, reading.pressure, payload, retain);
-		if (!journalled) this.#publish(this.topics.telemetry, payload, settings.qos as 0 | 1, retain);
+		if (!journalled) this.publish(this.topics.telemetry, payload, settings.qos as 0 | 1, retain);
 		this.counters.published++;
 		this.#host.log("info", "telemetry ", payload);
 		// Without this, the state seen for the first refresh period would be the one from before any reading.
-		if (this.counters.readings === 1) this.#stateChanged();
+		if (this.counters.readings === 1) this.stateChanged();
 	}
 
-	#sampleFailed(error: SensorError): void {
+	private sampleFailed(error: SensorError): void {
 		this.counters.sensorErrors++;
 		if (error.kind === "crc") this.counters.crcErrors++;
-		this.#sensorProblem(error.kind === "absent" ? "absent" : "error", error.message);
+		this.sensorProblem(error.kind === "absent" ? "absent" : "error", error.message);
 	}
 
-	#sensorProblem(health: Health, message: string): void {
+	private sensorProblem(health: Health, message: string): void {
 		const error = `sensor: ${message}`;
 		this.#host.log("warn", error);
-		this.#setHealth(health, error);
+		this.setHealth(health, error);
 	}
 
 	/** `error` "" means the sensor works: a sensor error in force is then past. */
-	#setHealth(health: Health, error = ""): void {
+	private setHealth(health: Health, error = ""): void {
 		const changed = health !== this.#health;
 		this.#health = health;
-		if (error) this.#setError(error, changed);
-		else if (!this.#clearError("sensor: ") && changed) this.#stateChanged();
+		if (error) this.setError(error, changed);
+		else if (!this.clearError("sensor: ") && changed) this.stateChanged();
 	}
 
-	#setError(error: string, changed = false): void {
+	private setError(error: string, changed = false): void {
 		if (error !== this.#lastError) {
 			this.#lastError = error;
-			this.#lastErrorAt = this.#uptime();
+			this.#lastErrorAt = this.uptime();
 			changed = true;
 		}
-		if (changed) this.#stateChanged();
+		if (changed) this.stateChanged();
 	}
 
 	/** The error in force came from `source` and its cause is gone: it becomes the past error. */
-	#clearError(source: string): boolean {
+	private clearError(source: string): boolean {
 		// Runs after every good reading: XS would box the string for startsWith, so the usual "" goes first.
 		if (!this.#lastError || !this.#lastError.startsWith(source)) return false;
 		this.#pastError = this.#lastError;
 		this.#pastErrorAt = this.#lastErrorAt;
-		this.#pastErrorCleared = this.#uptime();
+		this.#pastErrorCleared = this.uptime();
 		this.#lastError = "";
-		this.#stateChanged();
+		this.stateChanged();
 		return true;
 	}
 
 	/** Offline, a state would only take outbox space from readings: a fresh one goes out on connect anyway. */
-	#stateChanged(): void {
-		if (this.#client.connected) this.#publishState();
+	private stateChanged(): void {
+		if (this.#client.connected) this.publishState();
 	}
 
-	#findSensor(): void {
+	private findSensor(): void {
 		if (this.#finding || this.#stopped) return;
 		const { i2c, clock, log } = this.#host;
 		const settings = this.settings;
@@ -458,16 +468,16 @@ export class SensorNode {
 		const open = (chosen: SensorModel, at?: number) => {
 			try {
 				// ECMA-419 options spread over the driver's defaults: an `address: undefined` would override its default.
-				this.#sensor = openSensor(chosen, { sensor: at === undefined ? i2c : { ...i2c, address: at }, clock, onRecovery: this.#onRecovery });
+				this.#sensor = openSensor(chosen, { sensor: at === undefined ? i2c : { ...i2c, address: at }, clock, events: this.#events });
 				log("info", `sensor: using ${this.#sensor.model} at 0x${this.#sensor.address.toString(16)}`);
 				// Announced before the health changes: the state that change owes would flush an announcement owed
 				// since the connect, and this one would then repeat it.
-				this.#announce();
-				this.#setHealth("ok");
-				this.#cycle();
+				this.announce();
+				this.setHealth("ok");
+				this.cycle();
 			}
 			catch (error) {
-				this.#sensorProblem(error instanceof SensorError && error.kind === "absent" ? "absent" : "error", (error as Error).message);
+				this.sensorProblem(error instanceof SensorError && error.kind === "absent" ? "absent" : "error", (error as Error).message);
 			}
 		};
 		if (model !== "auto") {
@@ -482,28 +492,28 @@ export class SensorNode {
 			if (usable) open(usable.model!, usable.address);
 			else {
 				const seen = found.map((chip) => `${chip.chip} at 0x${chip.address.toString(16)}`).join(", ");
-				this.#sensorProblem("absent", seen ? `no supported sensor (found ${seen})` : "no sensor found on the I2C bus");
+				this.sensorProblem("absent", seen ? `no supported sensor (found ${seen})` : "no sensor found on the I2C bus");
 			}
 		});
 	}
 
-	#apply(settings: Readonly<Settings>, changed: readonly string[]): void {
+	private apply(settings: Readonly<Settings>, changed: readonly string[]): void {
 		const has = (key: string) => changed.includes(key);
 		this.#host.log("info", `config: now ${changed.map((key) => `${key}=${key === "password" ? "***" : settings[key]}`).join(", ")}`);
-		if (has("interval")) this.#armCycle();
+		if (has("interval")) this.armCycle();
 		if (has("sensor") || has("address")) {
 			this.#sensor?.close();
 			this.#sensor = undefined;
 			this.#health = "searching";
-			this.#findSensor();
+			this.findSensor();
 		}
 		if (has("keepalive")) this.#client.reconfigure({ keepalive: settings.keepalive as number });
 		if (has("unit")) this.#filter.reset();
 		// The last retained reading would otherwise stay on the broker, ever older, for every new subscriber.
-		if (has("retain") && !settings.retain) this.#publish(this.topics.telemetry, "", 1, true);
+		if (has("retain") && !settings.retain) this.publish(this.topics.telemetry, "", 1, true);
 		// Each of these is in a discovery document (expire_after follows the interval and publish-on-change).
-		if (has("unit") || has("discovery") || has("interval") || has("maxSilence") || has("deltaT") || has("deltaH")) this.#announce();
-		this.#publishState();
+		if (has("unit") || has("discovery") || has("interval") || has("maxSilence") || has("deltaT") || has("deltaH")) this.announce();
+		this.publishState();
 	}
 
 	/**
@@ -511,42 +521,42 @@ export class SensorNode {
 	 * retained and only change when something changes, so they are repeated only on the first connection
 	 * after boot or when the broker lost our session (and perhaps its retained messages with it): a
 	 * reconnect must not push a burst into the outbox ahead of the readings queued during the outage.
-	 * Status goes out at once; the rest as the outbox has room (see #flush).
+	 * Status goes out at once; the rest as the outbox has room (see flush).
 	 */
-	#connected(sessionPresent: boolean): void {
+	private brokerConnected(sessionPresent: boolean): void {
 		const { connection } = this.#config;
 		const mode = tlsMode(connection);
 		this.#host.log(mode === "insecure" ? "warn" : "info", `mqtt: connected to ${connection.host}:${connection.port}${TLS_NOTE[mode]} (session ${sessionPresent ? "resumed" : "new"})`);
 		this.#config.connected();
-		this.#publish(this.topics.status, "online", 1, true);
+		this.publish(this.topics.status, "online", 1, true);
 		this.#backlog?.connected();
-		if (!this.#clearError("mqtt: ")) this.#publishState();
+		if (!this.clearError("mqtt: ")) this.publishState();
 		const fresh = !this.#everConnected || !sessionPresent;
 		this.#everConnected = true;
 		if (fresh) {
 			this.#owed |= OWE_REPORT;
 			this.#announceFrom = 0;
 		}
-		this.#flushSoon();
+		this.flushSoon();
 	}
 
-	#message(message: MqttMessage): void {
+	private message(message: MqttMessage): void {
 		const { topic, payload, retain } = message;
 		if (topic === this.topics.config) this.#config.receive("device", payload, payload.length);
 		else if (topic === this.topics.fleetConfig) this.#config.receive("fleet", payload, payload.length);
 		// An empty payload is how a retained command is cleared (`mosquitto_pub -r -n`), not a command.
 		else if (topic === this.topics.command) {
-			if (payload.length) this.#command(decodeUtf8(payload) ?? "", retain);
+			if (payload.length) this.command(decodeUtf8(payload) ?? "", retain);
 		}
-		else if (topic === HA_STATUS_TOPIC && decodeUtf8(payload) === "online") this.#announceSoon();
+		else if (topic === HA_STATUS_TOPIC && decodeUtf8(payload) === "online") this.announceSoon();
 	}
 
-	#oversize(topic: string, length: number): void {
+	private oversize(topic: string, length: number): void {
 		if (topic === this.topics.config) this.#config.receive("device", undefined, length);
 		else if (topic === this.topics.fleetConfig) this.#config.receive("fleet", undefined, length);
 	}
 
-	#command(command: string, retained: boolean): void {
+	private command(command: string, retained: boolean): void {
 		const { log } = this.#host;
 		// A retained command would run again on every reconnect (Tasmota's "ghost switching").
 		if (retained) {
@@ -555,8 +565,8 @@ export class SensorNode {
 		}
 		log("info", `command: ${command}`);
 		switch (command.trim()) {
-			case "sample": this.#sampleOnCommand(); break;
-			case "announce": this.#announceSoon(); break;
+			case "sample": this.sampleOnCommand(); break;
+			case "announce": this.announceSoon(); break;
 			case "restart":
 				this.#config.storeNow();
 				this.#host.board.restart();
@@ -566,43 +576,41 @@ export class SensorNode {
 		}
 	}
 
-	#sampleOnCommand(): void {
+	private sampleOnCommand(): void {
 		const now = this.#host.clock.ticks();
 		// elapsed() is only valid for spans under 24.8 days: a negative one is a command that long ago, not a flood.
 		const since = this.#sampledAt === undefined ? -1 : elapsed(this.#sampledAt, now);
 		if (since >= 0 && since < 1000) return;
 		this.#sampledAt = now;
-		this.#cycle();
+		this.cycle();
 	}
-
-	// Made once, like the other timer callbacks: a command flood must not allocate per command.
-	readonly #announceDue = (): void => {
-		this.#announceTimer = undefined;
-		this.#announce();
-	};
 
 	/**
 	 * Home Assistant came back, or an "announce" command: announce after a random 1-5 s, so a fleet does not
 	 * answer at once; requests meanwhile are merged into that one announcement.
 	 */
-	#announceSoon(): void {
+	private announceSoon(): void {
 		if (this.#announceTimer) return;
-		this.#announceTimer = this.#host.clock.set(this.#announceDue, 1000 + Math.floor(Math.random() * 4000));
+		// Its callback is made here rather than held for good: a flood of commands makes one per announcement.
+		this.#announceTimer = this.#host.clock.set(() => {
+			this.#announceTimer = undefined;
+			this.announce();
+		}, 1000 + Math.floor(Math.random() * 4000));
 	}
 
-	/** The discovery documents changed: all of them are owed, as they are when they go out (see #flush). */
-	#announce(): void {
+	/** The discovery documents changed: all of them are owed, as they are when they go out (see flush). */
+	private announce(): void {
 		this.#announceFrom = 0;
-		this.#flushSoon();
+		this.flushSoon();
 	}
 
-	#publishState(): void {
-		this.#owe(OWE_STATE);
+	private publishState(): void {
+		this.owe(OWE_STATE);
 	}
 
-	#owe(what: number): void {
+	private owe(what: number): void {
 		this.#owed |= what;
-		this.#flushSoon();
+		this.flushSoon();
 	}
 
 	/**
@@ -610,14 +618,14 @@ export class SensorNode {
 	 * (a config document applied from onMessage, a PUBACK under the session's frames): XS allocates its whole
 	 * stack up front, so the deepest path sizes it, and state and discovery JSON under those frames was it.
 	 */
-	#flushSoon(): void {
+	private flushSoon(): void {
 		if (!this.#flushTimer) this.#flushTimer = this.#host.clock.set(this.#flushDue, 0);
 	}
 
-	// Made once, like the other timer callbacks.
+	// Made once: flushSoon runs for every PUBACK and every reading.
 	readonly #flushDue = (): void => {
 		this.#flushTimer = undefined;
-		this.#flush();
+		this.flush();
 	};
 
 	/**
@@ -628,14 +636,14 @@ export class SensorNode {
 	 * connection (a reconnect forced by the same config document must not lose it), and the discovery
 	 * documents, unless they are being removed, until the sensor is known (it decides which quantities exist).
 	 */
-	#flush(): void {
+	private flush(): void {
 		if (!this.#client.connected) return;
 		if (this.#owed & OWE_STATE) {
-			if (!this.#offer(this.topics.state, this.#state())) return;
+			if (!this.offer(this.topics.state, this.state())) return;
 			this.#owed &= ~OWE_STATE;
 		}
 		if (this.#owed & OWE_REPORT) {
-			if (!this.#offer(this.topics.configState, this.#config.report())) return;
+			if (!this.offer(this.topics.configState, this.#config.report())) return;
 			this.#owed &= ~OWE_REPORT;
 		}
 		const settings = this.settings;
@@ -645,20 +653,20 @@ export class SensorNode {
 		const messages = discoveryMessages(context, settings);
 		for (; this.#announceFrom < messages.length; this.#announceFrom++) {
 			const { topic, payload } = messages[this.#announceFrom];
-			if (!this.#offer(topic, payload)) return;
+			if (!this.offer(topic, payload)) return;
 		}
 		this.#announceFrom = -1;
 	}
 
 	/** Publishes a retained QoS 1 message if the outbox has room for it now. */
-	#offer(topic: string, payload: string): boolean {
+	private offer(topic: string, payload: string): boolean {
 		if (!this.#client.fits(topic, payload)) return false;
-		this.#publish(topic, payload, 1, true);
+		this.publish(topic, payload, 1, true);
 		return true;
 	}
 
-	#state(): string {
-		const uptime = this.#uptime();
+	private state(): string {
+		const uptime = this.uptime();
 		this.#stateAt = uptime;
 		const mqtt = this.#client.counters;
 		const config = this.#config.counters;
@@ -697,7 +705,7 @@ export class SensorNode {
 		return JSON.stringify(state);
 	}
 
-	#publish(topic: string, payload: string, qos: 0 | 1, retain: boolean): void {
+	private publish(topic: string, payload: string, qos: 0 | 1, retain: boolean): void {
 		publishOrLog(this.#client, this.#host.log, topic, payload, qos, retain);
 	}
 }

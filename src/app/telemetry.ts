@@ -5,8 +5,9 @@
  * reading is published).
  *
  * This runs every reading, so it allocates nothing but the payload string: the reading, the document and
- * its unit tables are made once per node, and the change filter keeps numbers, not the reading. The unit
- * tables are not module-level constants on purpose: a preloaded module's objects live in flash, and XS's
+ * its units object are made once per node, and the change filter keeps numbers, not the reading. The units
+ * object is one, filled in for each payload, rather than a table of the four kinds (19 slots for good), and
+ * not a module-level constant on purpose: a preloaded module's objects live in flash, and XS's
  * JSON.stringify cannot walk them ("read only value (in stringify)").
  */
 import type { Sample } from "../drivers/sensor";
@@ -27,15 +28,10 @@ export class Telemetry {
 	/** The latest reading; overwritten by the next `read`, so copy what must outlive it. */
 	readonly reading: Reading = { temperature: 0, humidity: 0, pressure: undefined };
 	// Key order is the payload's field order; an undefined pressure is left out by JSON.stringify.
-	readonly #units = {
-		C: { temperature: "°C", humidity: "%" },
-		F: { temperature: "°F", humidity: "%" },
-		CP: { temperature: "°C", humidity: "%", pressure: "Pa" },
-		FP: { temperature: "°F", humidity: "%", pressure: "Pa" },
-	};
+	readonly #units = { temperature: "°C", humidity: "%", pressure: undefined as string | undefined };
 	readonly #document = {
 		seq: 0, boot: "", uptime: 0, time: undefined as number | undefined, temperature: 0, humidity: 0,
-		pressure: undefined as number | undefined, units: this.#units.C as object,
+		pressure: undefined as number | undefined, units: this.#units as object,
 	};
 
 	/** `boot`: the random per-boot id that, with `seq`, lets a consumer see lost and repeated readings. */
@@ -76,10 +72,12 @@ export class Telemetry {
 		return payload;
 	}
 
-	/** The `units` object for a payload. */
+	/** The `units` object for a payload, until the next call: one object, filled in for each. */
 	units(fahrenheit: boolean, withPressure: boolean): object {
 		const units = this.#units;
-		return fahrenheit ? (withPressure ? units.FP : units.F) : (withPressure ? units.CP : units.C);
+		units.temperature = fahrenheit ? "°F" : "°C";
+		units.pressure = withPressure ? "Pa" : undefined;
+		return units;
 	}
 }
 

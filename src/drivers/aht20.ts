@@ -93,7 +93,7 @@ export class AHT20 extends I2CSensor {
 	}
 
 	protected collect(): boolean {
-		return this.#measured();
+		return this.measured();
 	}
 
 	protected convert(): Sample {
@@ -103,7 +103,7 @@ export class AHT20 extends I2CSensor {
 		return this.result(aht20TemperatureC(aht20TemperatureRaw(frame)), aht20HumidityPercent(aht20HumidityRaw(frame)), AHT20_LIMITS);
 	}
 
-	#measured(): boolean {
+	private measured(): boolean {
 		this.read(this.#frame);
 		return (this.#frame[0] & AHT20_BUSY) === 0;
 	}

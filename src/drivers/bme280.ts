@@ -131,7 +131,7 @@ export class BME280 extends I2CSensor {
 	constructor(options: SensorOptions) {
 		super("BME280", options, 0x76, 400_000);
 		this.startup(() => {
-			const id = this.#register(BME280_REGISTER.chipId);
+			const id = this.register(BME280_REGISTER.chipId);
 			const chip = bme280Chip(id);
 			if (chip !== "BME280") throw this.error("unsupported", `chip id 0x${id.toString(16)}: ${chip === "BMP280" ? "a BMP280, which has no humidity sensor" : "not a BME280"}`);
 		});
@@ -176,7 +176,7 @@ export class BME280 extends I2CSensor {
 	}
 
 	protected collect(): boolean {
-		return this.#measured();
+		return this.measured();
 	}
 
 	protected convert(): Sample {
@@ -199,9 +199,9 @@ export class BME280 extends I2CSensor {
 		return sample;
 	}
 
-	readonly #copied = (): boolean => !(this.#register(BME280_REGISTER.status) & STATUS_IM_UPDATE);
+	readonly #copied = (): boolean => !(this.register(BME280_REGISTER.status) & STATUS_IM_UPDATE);
 
-	#measured(): boolean {
+	private measured(): boolean {
 		const registers = this.#registers;
 		this.#pointer[0] = BME280_REGISTER.ctrlHum;
 		this.writeRead(this.#pointer, registers);
@@ -212,7 +212,7 @@ export class BME280 extends I2CSensor {
 		return true;
 	}
 
-	#register(register: number): number {
+	private register(register: number): number {
 		this.#pointer[0] = register;
 		this.writeRead(this.#pointer, this.#byte);
 		return this.#byte[0];

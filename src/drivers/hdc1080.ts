@@ -64,8 +64,8 @@ export class HDC1080 extends I2CSensor {
 	constructor(options: SensorOptions) {
 		super("HDC1080", options, 0x40, 400_000);
 		this.startup(() => {
-			const manufacturer = this.#register(HDC1080_ID.manufacturerRegister);
-			const device = this.#register(HDC1080_ID.deviceRegister);
+			const manufacturer = this.register(HDC1080_ID.manufacturerRegister);
+			const device = this.register(HDC1080_ID.deviceRegister);
 			if (manufacturer !== HDC1080_ID.manufacturer || device !== HDC1080_ID.device)
 				throw this.error("unsupported", `manufacturer 0x${manufacturer.toString(16)}, device 0x${device.toString(16)}: not an HDC1080`);
 		});
@@ -104,14 +104,14 @@ export class HDC1080 extends I2CSensor {
 		const temperature = (frame[0] << 8) | frame[1];
 		const humidity = (frame[2] << 8) | frame[3];
 		// The register read reuses the frame's first word.
-		const config = this.#register(CONFIGURATION) >> 8;
+		const config = this.register(CONFIGURATION) >> 8;
 		if ((config & ~CONFIG_READ_ONLY) !== this.#configSet) this.lost(`configuration 0x${config.toString(16)}00, set to 0x${this.#configSet.toString(16)}00`);
 		if ((temperature | humidity) & 3 || (temperature | humidity) === 0)
 			throw this.error("range", `impossible frame 0x${temperature.toString(16)} 0x${humidity.toString(16)}`);
 		return this.result(hdc1080TemperatureC(temperature), hdc1080HumidityPercent(humidity), LIMITS);
 	}
 
-	#register(pointer: number): number {
+	private register(pointer: number): number {
 		this.#pointer[0] = pointer;
 		this.writeRead(this.#pointer, this.#word);
 		return (this.#word[0] << 8) | this.#word[1];

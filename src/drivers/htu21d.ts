@@ -71,7 +71,7 @@ export class HTU21D extends I2CSensor {
 
 	constructor(options: SensorOptions) {
 		super("HTU21D", options, 0x40, 400_000);
-		this.startup(() => this.#readUser());
+		this.startup(() => this.readUser());
 	}
 
 	configure(options: Record<string, unknown>): void {
@@ -84,7 +84,7 @@ export class HTU21D extends I2CSensor {
 
 	protected *initialise(): Steps<void> {
 		yield* this.send(HTU21D_COMMANDS.softReset);
-		const user = this.#readUser();
+		const user = this.readUser();
 		const resolution = ((this.#resolution & 2) << 6) | (this.#resolution & 1);
 		// Read-modify-write: the other bits are reserved or read-only.
 		this.#writeUser[0] = WRITE_USER;
@@ -94,7 +94,7 @@ export class HTU21D extends I2CSensor {
 
 	// Two conversions: humidity (phase 0), then temperature (phase 1).
 	protected start(phase: number): number {
-		if (!phase) this.#checkUser();
+		if (!phase) this.checkUser();
 		const command = phase ? HTU21D_COMMANDS.temperature : HTU21D_COMMANDS.humidity;
 		this.issue(command.bytes);
 		return afterMax(command[this.#si7021 ? "si7021Ms" : "htu21dMs"][this.#resolution]);
@@ -102,8 +102,8 @@ export class HTU21D extends I2CSensor {
 
 	protected collect(phase: number): boolean {
 		if (!this.tryRead(this.#frame)) return false;
-		if (phase) this.#temperature = this.#word("temperature");
-		else this.#humidity = this.#word("humidity");
+		if (phase) this.#temperature = this.word("temperature");
+		else this.#humidity = this.word("humidity");
 		return true;
 	}
 
@@ -111,7 +111,7 @@ export class HTU21D extends I2CSensor {
 		return this.result(htu21dTemperatureC(this.#temperature), htu21dHumidityPercent(this.#humidity), HTU21D_LIMITS);
 	}
 
-	#readUser(): number {
+	private readUser(): number {
 		this.issue(HTU21D_COMMANDS.readUser.bytes);
 		this.read(this.#user);
 		const user = this.#user[0];
@@ -121,12 +121,12 @@ export class HTU21D extends I2CSensor {
 		return user;
 	}
 
-	#checkUser(): void {
-		const user = this.#readUser();
+	private checkUser(): void {
+		const user = this.readUser();
 		if ((user & USER_SETTINGS) !== (this.#writeUser[1] & USER_SETTINGS)) this.lost(`user register 0x${user.toString(16)}, set to 0x${this.#writeUser[1].toString(16)}`);
 	}
 
-	#word(quantity: string): number {
+	private word(quantity: string): number {
 		const word = checkedWord(this.#frame, 0, CRC_INIT_HTU21D);
 		if (word < 0) throw this.error("crc", `${quantity} CRC mismatch`);
 		if (word === 0 || word === 0xffff) throw this.error("range", `diagnostic code 0x${word.toString(16)} (open or short circuit)`);

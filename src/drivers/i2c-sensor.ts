@@ -14,7 +14,7 @@
  * defaults). So a driver checks, before it trusts a reading, that the chip still holds its settings (a
  * reset-detected status bit, or the settings read back; once the data are in, or before the measurement where
  * its timing depends on them) and calls `lost()` when it does not: the set-up runs again, the measurement is
- * repeated, and `options.onRecovery` is told. A second loss within the same sample fails it.
+ * repeated, and `options.events.onRecovery` is told. A second loss within the same sample fails it.
  *
  * The initialisation is written as `Steps` (see ./steps): bus transactions separated by `yield <ms>`. The
  * measurement, which runs every cycle, is not: in XS every generator, and every pause of one, allocates, and
@@ -30,7 +30,7 @@
  */
 import type { Clock, I2C, TimerId } from "../io";
 import { elapsed } from "../io";
-import type { Sample, SampleCallback, Sensor, SensorErrorKind, SensorOptions } from "./sensor";
+import type { Sample, SampleCallback, Sensor, SensorErrorKind, SensorEvents, SensorOptions } from "./sensor";
 import { SensorError, chipLabel } from "./sensor";
 import type { Steps } from "./steps";
 import { Stepper, pollUntil } from "./steps";
@@ -87,8 +87,12 @@ export abstract class I2CSensor implements Sensor {
 	#model: string;
 	readonly #io: I2C;
 	readonly #clock: Clock;
-	readonly #onRecovery: ((message: string) => void) | undefined;
-	readonly #stepper: Stepper<void>;
+	readonly #events: SensorEvents | undefined;
+	/**
+	 * The set-up under way, if any. Made per set-up (at the first sample and after a failure or a reset), not
+	 * held with its timer callback for good: a driver's life is mostly samples.
+	 */
+	#stepper: Stepper<void> | undefined;
 	readonly #commands: Uint8Array[] = [];
 	/** Set from `sample()` until its callback: a sample is running. */
 	#callback: SampleCallback | undefined;
@@ -111,8 +115,7 @@ export abstract class I2CSensor implements Sensor {
 		this.#model = model;
 		this.address = sensor.address ?? address;
 		this.#clock = options.clock;
-		this.#onRecovery = options.onRecovery;
-		this.#stepper = new Stepper(options.clock);
+		this.#events = options.events;
 		try {
 			this.#io = new sensor.io({ hz, address, ...sensor });
 		}
@@ -149,16 +152,16 @@ export abstract class I2CSensor implements Sensor {
 		this.#answered = false;
 		this.#recovered = false;
 		if (!this.#ready) {
-			this.#stepper.start(this.#setUp(), this.#setUpDone);
+			this.startSetUp();
 			return;
 		}
 		try {
-			this.#begin(0);
+			this.begin(0);
 		}
 		catch (error) {
-			if (error === LOST) this.#recover();
+			if (error === LOST) this.recover();
 			// The callback never runs from inside sample().
-			else this.#clock.set(() => this.#settle(error), 0);
+			else this.#clock.set(() => this.settle(error), 0);
 		}
 	}
 
@@ -167,7 +170,8 @@ export abstract class I2CSensor implements Sensor {
 		this.#closed = true;
 		const callback = this.#callback;
 		if (callback) {
-			this.#stepper.cancel();
+			this.#stepper?.cancel();
+			this.#stepper = undefined;
 			this.#clock.clear(this.#timer);
 			this.#timer = undefined;
 			this.#callback = undefined;
@@ -184,7 +188,7 @@ export abstract class I2CSensor implements Sensor {
 		}
 		catch (error) {
 			this.close();
-			throw this.#asSensorError(error);
+			throw this.asSensorError(error);
 		}
 	}
 
@@ -217,7 +221,7 @@ export abstract class I2CSensor implements Sensor {
 			this.#io.write(bytes);
 		}
 		catch (error) {
-			throw this.#busError(error);
+			throw this.busError(error);
 		}
 		this.#answered = true;
 	}
@@ -227,7 +231,7 @@ export abstract class I2CSensor implements Sensor {
 			this.#io.read(buffer);
 		}
 		catch (error) {
-			throw this.#busError(error);
+			throw this.busError(error);
 		}
 		this.#answered = true;
 	}
@@ -238,7 +242,7 @@ export abstract class I2CSensor implements Sensor {
 			this.#io.writeRead(bytes, buffer);
 		}
 		catch (error) {
-			throw this.#busError(error);
+			throw this.busError(error);
 		}
 		this.#answered = true;
 	}
@@ -279,7 +283,7 @@ export abstract class I2CSensor implements Sensor {
 		};
 	}
 
-	*#setUp(): Steps<void> {
+	private *setUp(): Steps<void> {
 		// Ready from the start of the set-up, so that a configure() during it is not lost when it ends.
 		this.#ready = true;
 		try {
@@ -291,12 +295,16 @@ export abstract class I2CSensor implements Sensor {
 		}
 	}
 
-	readonly #setUpDone = (error: unknown): void => {
-		if (error !== undefined) this.#settle(error);
-		else this.#run(true);
-	};
+	private startSetUp(): void {
+		const stepper = (this.#stepper = new Stepper(this.#clock));
+		stepper.start(this.setUp(), (error) => {
+			this.#stepper = undefined;
+			if (error !== undefined) this.settle(error);
+			else this.run(true);
+		});
+	}
 
-	#begin(phase: number): void {
+	private begin(phase: number): void {
 		this.#phase = phase;
 		this.#busySince = undefined;
 		this.#waitMs = this.start(phase);
@@ -306,11 +314,11 @@ export abstract class I2CSensor implements Sensor {
 	/** After the wait: the data, or another look a quarter of the wait later, until three times it ("busy"). */
 	readonly #check = (): void => {
 		this.#timer = undefined;
-		this.#run(false);
+		this.run(false);
 	};
 
 	/** The sample once the last phase is collected; undefined while the measurement goes on. */
-	#advance(): Sample | undefined {
+	private advance(): Sample | undefined {
 		const waitMs = this.#waitMs;
 		if (!this.collect(this.#phase)) {
 			const now = this.#clock.ticks();
@@ -318,7 +326,7 @@ export abstract class I2CSensor implements Sensor {
 			if (elapsed(since, now) >= 2 * waitMs) throw this.error("busy", `measurement not ready ${3 * waitMs} ms after the command`);
 			this.#timer = this.#clock.set(this.#check, Math.max(1, Math.ceil(waitMs / 4)));
 		}
-		else if (this.#phase + 1 < this.phases) this.#begin(this.#phase + 1);
+		else if (this.#phase + 1 < this.phases) this.begin(this.#phase + 1);
 		else return this.convert();
 		return undefined;
 	}
@@ -329,39 +337,39 @@ export abstract class I2CSensor implements Sensor {
 	 * error. The callback runs outside the try, so an exception the application throws from it surfaces as
 	 * itself instead of being taken for a sensor failure of a sample that has already been delivered.
 	 */
-	#run(first: boolean): void {
+	private run(first: boolean): void {
 		let sample: Sample | undefined;
 		try {
-			if (first) this.#begin(0);
-			else sample = this.#advance();
+			if (first) this.begin(0);
+			else sample = this.advance();
 		}
 		catch (error) {
-			if (error === LOST) this.#recover();
-			else this.#settle(error);
+			if (error === LOST) this.recover();
+			else this.settle(error);
 			return;
 		}
-		if (sample) this.#settle(undefined, sample);
+		if (sample) this.settle(undefined, sample);
 	}
 
-	#recover(): void {
+	private recover(): void {
 		if (this.#recovered) {
-			this.#settle(this.error("bus", `${this.#lost} again, just after its settings were restored`));
+			this.settle(this.error("bus", `${this.#lost} again, just after its settings were restored`));
 			return;
 		}
 		this.#recovered = true;
-		this.#stepper.start(this.#setUp(), this.#setUpDone);
+		this.startSetUp();
 		// After the set-up is under way: an exception from the application's callback cannot leave the sample hanging.
-		this.#onRecovery?.(`${chipLabel(this.#model, this.address)}: ${this.#lost}; settings restored`);
+		this.#events?.onRecovery(`${chipLabel(this.#model, this.address)}: ${this.#lost}; settings restored`);
 	}
 
-	#settle(error: unknown, sample?: Sample): void {
+	private settle(error: unknown, sample?: Sample): void {
 		const callback = this.#callback!;
 		this.#callback = undefined;
 		if (error === undefined) {
 			callback(undefined, sample);
 			return;
 		}
-		const failure = this.#asSensorError(error);
+		const failure = this.asSensorError(error);
 		if (failure.kind !== "crc") this.#ready = false;
 		callback(failure);
 	}
@@ -378,14 +386,14 @@ export abstract class I2CSensor implements Sensor {
 		return true;
 	}
 
-	#busError(error: unknown): SensorError {
+	private busError(error: unknown): SensorError {
 		return this.#answered
 			? this.error("bus", `bus error: ${describe(error)}`)
 			: this.error("absent", `no answer: ${describe(error)}`);
 	}
 
 	// Anything else thrown (a driver bug) still reaches the app as a SensorError, never as a crash in a timer.
-	#asSensorError(error: unknown): SensorError {
+	private asSensorError(error: unknown): SensorError {
 		return error instanceof SensorError ? error : this.error("bus", describe(error));
 	}
 }

@@ -57,8 +57,17 @@ export interface SensorOptions {
 	sensor: I2CBus & { address?: number; hz?: number };
 	/** Waits for conversions are timers on this clock, never busy loops. */
 	clock: Clock;
+	/** What the driver tells its owner. */
+	events?: SensorEvents;
+}
+
+/**
+ * An object with methods rather than callback options, so that an owner can hand one it already has (the node
+ * hands the class its MQTT and config callbacks come through) instead of a closure held as long as the driver.
+ */
+export interface SensorEvents {
 	/** Called with a description each time the driver finds that its chip was reset and restores its settings. */
-	onRecovery?: (message: string) => void;
+	onRecovery(message: string): void;
 }
 
 export interface Sensor {

@@ -71,7 +71,7 @@ export class SHT3x extends SensirionSensor {
 		yield* this.send(SHT3X_COMMANDS.clearStatus);
 		yield* this.send(SHT3X_COMMANDS.readStatus);
 		this.read(this.#status);
-		const status = this.#statusWord();
+		const status = this.statusWord();
 		if (status & SHT3X_STATUS_RESET) throw this.error("bus", `status 0x${status.toString(16)}: the reset-detected bit did not clear`);
 		this.#heaterSet = this.#heater;
 		if (this.#heaterSet) yield* this.send(SHT3X_COMMANDS.heaterOn);
@@ -87,7 +87,7 @@ export class SHT3x extends SensirionSensor {
 	protected override collect(phase: number): boolean {
 		if (!phase) return super.collect(phase);
 		if (!this.tryRead(this.#status)) return false;
-		const status = this.#statusWord();
+		const status = this.statusWord();
 		if (status & SHT3X_STATUS_RESET) this.lost(`reset detected (status 0x${status.toString(16)})`);
 		if (((status & STATUS_HEATER) !== 0) !== this.#heaterSet) this.lost(`heater ${this.#heaterSet ? "off" : "on"} (status 0x${status.toString(16)})`);
 		return true;
@@ -97,7 +97,7 @@ export class SHT3x extends SensirionSensor {
 		return sht3xHumidityPercent(raw);
 	}
 
-	#statusWord(): number {
+	private statusWord(): number {
 		const status = checkedWord(this.#status, 0, CRC_INIT_SENSIRION);
 		if (status < 0) throw this.error("crc", "status CRC mismatch");
 		return status;

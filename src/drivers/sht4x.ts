@@ -97,7 +97,7 @@ export class SHT4x extends SensirionSensor {
 
 	protected start(): number {
 		// A pulse waits for an unheated reading, the ambient temperature it is allowed at.
-		const due = this.#heaterDue() && this.#ambientC !== undefined;
+		const due = this.heaterDue() && this.#ambientC !== undefined;
 		this.#refused = due && this.#ambientC! >= SHT4X_HEATER_MAX_AMBIENT_C;
 		this.#heating = due && !this.#refused;
 		if (this.#heating) this.#heatedAt = this.ticks();
@@ -120,7 +120,7 @@ export class SHT4x extends SensirionSensor {
 		return sht4xHumidityPercent(raw);
 	}
 
-	#heaterDue(): boolean {
+	private heaterDue(): boolean {
 		if (!this.#heater) return false;
 		return this.#heatedAt === undefined || elapsed(this.#heatedAt, this.ticks()) >= (this.#heaterMs * HEATER_MAX_PULSE) / HEATER_DUTY;
 	}

@@ -63,7 +63,7 @@ export class Stepper<T> {
 	readonly #resume = (): void => {
 		this.#timer = undefined;
 		if (this.#finished) {
-			this.#deliver();
+			this.deliver();
 			return;
 		}
 		let next: IteratorResult<number, T>;
@@ -71,24 +71,24 @@ export class Stepper<T> {
 			next = this.#steps!.next();
 		}
 		catch (error) {
-			this.#finish(error, undefined);
+			this.finish(error, undefined);
 			return;
 		}
-		if (next.done) this.#finish(undefined, next.value);
+		if (next.done) this.finish(undefined, next.value);
 		else this.#timer = this.#clock.set(this.#resume, next.value);
 	};
 
-	#finish(error: unknown, result: T | undefined): void {
+	private finish(error: unknown, result: T | undefined): void {
 		this.#error = error;
 		this.#result = result;
 		if (this.#synchronous) {
 			this.#finished = true;
 			this.#timer = this.#clock.set(this.#resume, 0);
 		}
-		else this.#deliver();
+		else this.deliver();
 	}
 
-	#deliver(): void {
+	private deliver(): void {
 		const done = this.#done!;
 		const error = this.#error;
 		const result = this.#result;

@@ -8,7 +8,7 @@
  * the head is always free, so the next one can be opened without touching anything still needed.
  *
  * When opening a sector uses up the last free one, the oldest sector is reclaimed: what still waits in it
- * is folded into the rolling summary (count, min, max, sum per quantity; see #reclaimOldest), written to the
+ * is folded into the rolling summary (count, min, max, sum per quantity; see reclaimOldest), written to the
  * new head; then a RECLAIM record naming the old sector is written, and only then is the old sector erased.
  * A power cut at any point loses at most the record being written: a torn record fails its CRC and is
  * skipped; a reclaim cut before its RECLAIM record is done again at boot (the readings the rolling summary
@@ -44,8 +44,11 @@ export class Journal {
 	readonly #slots: number;
 	readonly #bytes = new Uint8Array(2 * SLOT);
 	readonly #view = new DataView(this.#bytes.buffer);
-	/** The rolling summary (see #reclaimOldest). */
-	readonly #run = new JournalRecord();
+	/**
+	 * The rolling summary (see reclaimOldest). Made when first needed, at a reclaim or a boot that finds a summary:
+	 * a node whose flash never fills never holds it (22 slots).
+	 */
+	#run: JournalRecord | undefined;
 	#head = -1;
 	#headSequence = 0;
 	/** Slot the next record goes to in the head sector; `#slots` when the head is full. */
@@ -63,7 +66,7 @@ export class Journal {
 		this.#sectors = Math.floor(flash.byteLength / flash.blockSize);
 		this.#slots = flash.blockSize / SLOT;
 		if (this.#sectors < 2 || !Number.isInteger(this.#slots)) throw new RangeError(`journal: needs at least 2 sectors of a multiple of ${SLOT} bytes`);
-		this.#mount();
+		this.mount();
 	}
 
 	/** Records (readings and summaries) waiting for the broker. */
@@ -78,19 +81,19 @@ export class Journal {
 
 	/** Appends a reading (temperature and humidity as published); returns its ticket. Throws what the flash throws. */
 	appendReading(boot: number, seq: number, uptime: number, time: number, fahrenheit: boolean, temperature: number, humidity: number, pressure: number | undefined): number {
-		this.#makeRoom(1);
-		return this.#append(this.record.setReading(boot, seq, uptime, time, fahrenheit, temperature, humidity, pressure));
+		this.makeRoom(1);
+		return this.appendWaiting(this.record.setReading(boot, seq, uptime, time, fahrenheit, temperature, humidity, pressure));
 	}
 
 	/** Appends a record other than the journal's own `record`; returns its ticket. */
 	append(record: JournalRecord): number {
-		this.#makeRoom(slotsOf(record.kind));
-		return this.#append(record);
+		this.makeRoom(slotsOf(record.kind));
+		return this.appendWaiting(record);
 	}
 
 	/** Marks the record `ticket` names as acknowledged; a ticket reclaimed meanwhile is ignored. */
 	acknowledge(ticket: number): void {
-		const offset = this.#offsetOf(ticket);
+		const offset = this.offsetOf(ticket);
 		if (offset < 0) return;
 		// Only this journal's own tickets come here, so the kind byte is sound and the CRC need not be checked.
 		// One read covers a reading's ack word; this runs for every reading, and each read is an allocation.
@@ -109,19 +112,19 @@ export class Journal {
 	 * once per reading, when nothing else can have acknowledged it (a reclaim moves it under a new ticket).
 	 */
 	acknowledgeReading(ticket: number): void {
-		const offset = this.#offsetOf(ticket);
+		const offset = this.offsetOf(ticket);
 		if (offset < 0) return;
 		this.#flash.write(offset + ackOffset(READING), 4, ACKED);
 		this.#waiting--;
 	}
 
 	/** Opens sectors until the head has `slots` free: a reclaim can leave a new head full (summaries of many boots). */
-	#makeRoom(slots: number): void {
-		while (this.#head < 0 || this.#headSlot + slots > this.#slots) this.#advance();
+	private makeRoom(slots: number): void {
+		while (this.#head < 0 || this.#headSlot + slots > this.#slots) this.advance();
 	}
 
-	#append(record: JournalRecord): number {
-		const ticket = this.#write(record);
+	private appendWaiting(record: JournalRecord): number {
+		const ticket = this.write(record);
 		this.#waiting++;
 		return ticket;
 	}
@@ -145,10 +148,10 @@ export class Journal {
 		}
 		const fromTail = ticket <= this.#tail;
 		for (; sequence <= this.#headSequence; sequence++, slot = 1) {
-			const base = this.#indexOf(sequence) * this.#flash.blockSize;
+			const base = this.indexOf(sequence) * this.#flash.blockSize;
 			const end = sequence === this.#headSequence ? this.#headSlot : this.#slots;
 			while (slot < end) {
-				const slots = this.#visit(base + slot * SLOT, this.record);
+				const slots = this.visit(base + slot * SLOT, this.record);
 				if (!slots) break;
 				if (this.record.waiting) {
 					const found = sequence * this.#slots + slot;
@@ -163,9 +166,9 @@ export class Journal {
 	}
 
 	/** Reads the sector headers and records: where the head is, what waits, and a reclaim to finish. */
-	#mount(): void {
+	private mount(): void {
 		for (let i = 0; i < this.#sectors; i++) {
-			const sequence = this.#headerAt(i);
+			const sequence = this.headerAt(i);
 			if (sequence > this.#headSequence) {
 				this.#headSequence = sequence;
 				this.#head = i;
@@ -175,13 +178,13 @@ export class Journal {
 		// The sectors in use run back from the head with consecutive sequence numbers; anything else is
 		// left over from an interrupted reclaim or erase, and is free (it is erased before it is used).
 		this.#used = 1;
-		while (this.#used < this.#sectors && this.#used < this.#headSequence && this.#headerAt((this.#head - this.#used + this.#sectors) % this.#sectors) === this.#headSequence - this.#used) this.#used++;
-		this.#scan();
-		if (this.#used === this.#sectors) this.#reclaimOldest();
+		while (this.#used < this.#sectors && this.#used < this.#headSequence && this.headerAt((this.#head - this.#used + this.#sectors) % this.#sectors) === this.#headSequence - this.#used) this.#used++;
+		this.scan();
+		if (this.#used === this.#sectors) this.reclaimOldest();
 	}
 
 	/** Counts what waits, finds the head's end, and erases a sector a finished reclaim names. */
-	#scan(): void {
+	private scan(): void {
 		const oldest = this.#headSequence - this.#used + 1;
 		this.#waiting = 0;
 		this.#tail = oldest * this.#slots + 1;
@@ -193,9 +196,9 @@ export class Journal {
 		let summaryBoot = 0;
 		let summarySeq = 0;
 		for (let sequence = oldest; sequence <= this.#headSequence; sequence++) {
-			const base = this.#indexOf(sequence) * this.#flash.blockSize;
+			const base = this.indexOf(sequence) * this.#flash.blockSize;
 			let slot = 1;
-			for (let slots; slot < this.#slots && (slots = this.#visit(base + slot * SLOT, this.record)); slot += slots) {
+			for (let slots; slot < this.#slots && (slots = this.visit(base + slot * SLOT, this.record)); slot += slots) {
 				const item = this.record;
 				if (item.kind === RECLAIM) reclaimed = item.seq;
 				if (!item.waiting) continue;
@@ -205,7 +208,7 @@ export class Journal {
 				summary = sequence * this.#slots + slot;
 				summaryBoot = item.boot;
 				summarySeq = item.seq;
-				this.#run.copy(item);
+				(this.#run ??= new JournalRecord()).copy(item);
 			}
 			if (sequence === this.#headSequence) this.#headSlot = slot;
 		}
@@ -214,25 +217,25 @@ export class Journal {
 		if (superseded >= 0) this.acknowledge(superseded);
 		if (reclaimed === oldest && this.#used > 1) {
 			this.#log?.("warn", "journal: finishing a reclaim a power cut interrupted");
-			this.#free(this.#indexOf(oldest));
-			this.#scan();
+			this.free(this.indexOf(oldest));
+			this.scan();
 		}
 	}
 
 	/** The sequence number in sector `index`'s header; 0 for a free sector. */
-	#headerAt(index: number): number {
+	private headerAt(index: number): number {
 		return decodeHeader(new DataView(this.#flash.read(index * this.#flash.blockSize, 12)));
 	}
 
-	#indexOf(sequence: number): number {
+	private indexOf(sequence: number): number {
 		return (this.#head - (this.#headSequence - sequence) + this.#sectors * 2) % this.#sectors;
 	}
 
 	/** The flash offset of the record `ticket` names, or -1 when its sector is no longer in use. */
-	#offsetOf(ticket: number): number {
+	private offsetOf(ticket: number): number {
 		const sequence = Math.floor(ticket / this.#slots);
 		if (sequence > this.#headSequence || sequence <= this.#headSequence - this.#used) return -1;
-		return this.#indexOf(sequence) * this.#flash.blockSize + (ticket % this.#slots) * SLOT;
+		return this.indexOf(sequence) * this.#flash.blockSize + (ticket % this.#slots) * SLOT;
 	}
 
 	/**
@@ -240,8 +243,8 @@ export class Journal {
 	 * end of its sector's records), 1 for a torn one, which is skipped (its `waiting` is false). Skipping
 	 * rather than closing the sector lets a reclaim a power cut interrupted be done again in the same head.
 	 */
-	#visit(offset: number, record: JournalRecord): number {
-		if (this.#readRecord(offset, record)) {
+	private visit(offset: number, record: JournalRecord): number {
+		if (this.readRecord(offset, record)) {
 			record.waiting &&= record.kind !== RECLAIM;
 			return slotsOf(record.kind);
 		}
@@ -251,7 +254,7 @@ export class Journal {
 	}
 
 	/** Reads and decodes the record at `offset` into `record`; false for an erased or torn slot. */
-	#readRecord(offset: number, record: JournalRecord): boolean {
+	private readRecord(offset: number, record: JournalRecord): boolean {
 		const bytes = this.#bytes;
 		bytes.set(new Uint8Array(this.#flash.read(offset, SLOT)));
 		if (bytes[0] === SUMMARY && (offset % this.#flash.blockSize) + 2 * SLOT <= this.#flash.blockSize)
@@ -259,7 +262,7 @@ export class Journal {
 		return decodeRecord(bytes, this.#view, record);
 	}
 
-	#write(record: JournalRecord): number {
+	private write(record: JournalRecord): number {
 		const size = encodeRecord(record, this.#bytes, this.#view);
 		const slot = this.#headSlot;
 		this.#flash.write(this.#head * this.#flash.blockSize + slot * SLOT, size - 4, this.#bytes);
@@ -268,17 +271,17 @@ export class Journal {
 	}
 
 	/** Opens the sector after the head, then reclaims the oldest if that used up the last free one. */
-	#advance(): void {
+	private advance(): void {
 		const next = (this.#head + 1) % this.#sectors;
 		const sequence = this.#headSequence + 1;
-		this.#erase(next);
+		this.erase(next);
 		encodeHeader(this.#view, sequence);
 		this.#flash.write(next * this.#flash.blockSize, 12, this.#bytes);
 		this.#head = next;
 		this.#headSequence = sequence;
 		this.#headSlot = 1;
 		this.#used++;
-		if (this.#used === this.#sectors) this.#reclaimOldest();
+		if (this.#used === this.#sectors) this.reclaimOldest();
 	}
 
 	/**
@@ -288,15 +291,15 @@ export class Journal {
 	 * and a consumer can tell exactly which seqs they cover. A RECLAIM record marks the work done, then
 	 * the sector is erased.
 	 */
-	#reclaimOldest(): void {
+	private reclaimOldest(): void {
 		const sequence = this.#headSequence - this.#used + 1;
-		const index = this.#indexOf(sequence);
+		const index = this.indexOf(sequence);
 		const base = index * this.#flash.blockSize;
-		const run = this.#run;
+		const run = (this.#run ??= new JournalRecord());
 		const item = this.record;
 		let gone = 0;
 		let grown = false;
-		for (let slot = 1, slots; slot < this.#slots && (slots = this.#visit(base + slot * SLOT, item)); slot += slots) {
+		for (let slot = 1, slots; slot < this.#slots && (slots = this.visit(base + slot * SLOT, item)); slot += slots) {
 			if (!item.waiting) continue;
 			gone++;
 			if (sequence * this.#slots + slot === this.#rolling) continue;
@@ -307,59 +310,59 @@ export class Journal {
 			}
 			else if (item.kind === SUMMARY) {
 				// Another boot's or unit's summary: it moves to the head as it is.
-				if (this.#room(item)) {
-					this.#write(item);
+				if (this.room(item)) {
+					this.write(item);
 					this.#waiting++;
 				}
 				continue;
 			}
 			else {
-				if (grown) this.#writeRolling(sequence);
+				if (grown) this.writeRolling(sequence);
 				run.copy(item);
 				// Its only copy is in the sector going away: the next version has nothing to supersede.
 				this.#rolling = sequence * this.#slots + slot;
 			}
 			grown = true;
 		}
-		if (grown) this.#writeRolling(sequence);
+		if (grown) this.writeRolling(sequence);
 		this.#waiting -= gone;
 		if (gone && this.#headSlot < this.#slots) {
 			item.kind = RECLAIM;
 			item.flags = 0;
 			item.seq = sequence;
-			this.#write(item);
+			this.write(item);
 		}
-		this.#free(index);
+		this.free(index);
 	}
 
 	/** Writes the rolling summary's new version to the head, then retires the previous one (unless it is in sector `reclaiming`). */
-	#writeRolling(reclaiming: number): void {
-		const run = this.#run;
-		if (!this.#room(run)) {
+	private writeRolling(reclaiming: number): void {
+		const run = this.#run!;
+		if (!this.room(run)) {
 			this.#rolling = -1;
 			return;
 		}
 		const previous = this.#rolling;
-		this.#rolling = this.#write(run);
+		this.#rolling = this.write(run);
 		this.#waiting++;
 		if (Math.floor(previous / this.#slots) !== reclaiming) this.acknowledge(previous);
 	}
 
 	/** Whether the head has room for `record` and the RECLAIM record after it; if not, its readings are counted lost. */
-	#room(record: JournalRecord): boolean {
+	private room(record: JournalRecord): boolean {
 		if (this.#headSlot + slotsOf(record.kind) < this.#slots) return true;
 		this.counters.lost += record.count;
 		this.#log?.("warn", `journal: no room to summarise ${record.count} readings; they are lost`);
 		return false;
 	}
 
-	#free(index: number): void {
-		this.#erase(index);
+	private free(index: number): void {
+		this.erase(index);
 		this.#used--;
 		if (this.#tail < (this.#headSequence - this.#used + 1) * this.#slots) this.#tail = (this.#headSequence - this.#used + 1) * this.#slots + 1;
 	}
 
-	#erase(index: number): void {
+	private erase(index: number): void {
 		this.#flash.erase(index);
 		this.counters.erases++;
 	}

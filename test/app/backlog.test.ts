@@ -39,7 +39,7 @@ function rig(options: { perSecond?: number; window?: number } = {}) {
 	const flash = new SimulatedFlash({ byteLength: 64 * 1024 });
 	const client = new FakeClient(clock);
 	const log = memoryLog();
-	const backlog = new Backlog(new Journal(flash), client, { ...options, clock, log, telemetry: new Telemetry(BOOT), topics: TOPICS, boot: BOOT, timeAt: () => 0 });
+	const backlog = new Backlog(new Journal(flash), client, { ...options, clock, log, telemetry: new Telemetry(BOOT), topics: TOPICS, boot: BOOT, dates: { timeAt: () => 0 } });
 	const add = (seq: number, retain = false) => backlog.add(seq, seq * 60, 0, false, 20 + seq / 100, 50, undefined, `live ${seq}`, retain);
 	return { clock, flash, client, log, backlog, add };
 }

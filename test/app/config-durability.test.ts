@@ -13,7 +13,6 @@ import { PreferenceStore } from "../../hosts/node/store";
 import { VirtualClock } from "../../hosts/node/virtual-clock";
 import { Config, type Connection } from "../../src/app/config";
 import { ConfigStore } from "../../src/app/config-store";
-import { DEFAULTS } from "../../src/app/settings";
 import { encodeUtf8 } from "../../src/utf8";
 
 const ROLLBACK_MS = 300_000;
@@ -27,7 +26,7 @@ function boot(store: PreferenceStore) {
 	const reports: string[] = [];
 	const config = new Config({
 		store, clock, log,
-		defaults: { ...DEFAULTS, host: "10.0.0.1" },
+		build: { host: "10.0.0.1" },
 		rollbackMs: ROLLBACK_MS,
 		maxDocumentBytes: 1024,
 	}, {

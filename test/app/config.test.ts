@@ -14,14 +14,14 @@ const PLAIN = { tls: false, pin: "", insecure: false };
 const STORE_INTERVAL_MS = 60_000;
 
 /** A Config with its outputs recorded. `store` may be shared to simulate a reboot. */
-function boot(store = new PreferenceStore(), defaults: Settings = { ...DEFAULTS, host: "10.0.0.1" }, extra: Partial<ConfigOptions> = {}) {
+function boot(store = new PreferenceStore(), build: Settings = { host: "10.0.0.1" }, extra: Partial<ConfigOptions> = {}) {
 	const clock = new VirtualClock();
 	const log = memoryLog();
 	const applied: { settings: Settings; changed: readonly string[] }[] = [];
 	const connections: Connection[] = [];
 	const reports: string[] = [];
 	const config = new Config({
-		store, clock, log, defaults,
+		store, clock, log, build,
 		rollbackMs: ROLLBACK_MS,
 		maxDocumentBytes: 1024,
 		...extra,

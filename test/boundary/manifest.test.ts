@@ -94,6 +94,9 @@ test("what the real SDK build needs: the instrumentation module, a stack set on 
 	// The lin Preference cannot save once preloaded: the host binding, which imports it, is preloaded on boards only.
 	assert.ok(!manifest.preload.includes("hosts/moddable/host"));
 	for (const section of boards) assert.ok(section.preload.includes("hosts/moddable/host"));
+	// The entry imports the host binding, so it is preloaded where that is: then it costs no RAM.
+	assert.ok(!manifest.preload.includes("hosts/moddable/main"));
+	for (const section of boards) assert.ok(section.preload.includes("hosts/moddable/main"));
 	// A desktop has no MAC for the default id.
 	for (const section of simulators) {
 		assert.ok(!section.preload.includes("hosts/moddable/host"));

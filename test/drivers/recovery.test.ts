@@ -45,7 +45,7 @@ for (const c of cases) {
 		const device = c.device(w.env);
 		w.bus.attach(c.address, device);
 		const notices: string[] = [];
-		const sensor = openSensor(c.model, { sensor: { ...w.i2c, address: c.address }, clock: w.clock, onRecovery: (message) => notices.push(message) });
+		const sensor = openSensor(c.model, { sensor: { ...w.i2c, address: c.address }, clock: w.clock, events: { onRecovery: (message) => notices.push(message) } });
 		sensor.configure(c.settings);
 		assert.ok(sampleOnce(sensor, w.clock).sample);
 		assert.ok(c.holds(device));
@@ -81,7 +81,7 @@ test("SHT4x has no settings to lose: a brown-out changes nothing and is not coun
 	const device = new Sht4xModel({ env: w.env });
 	w.bus.attach(0x44, device);
 	let notices = 0;
-	const sensor = openSensor("SHT4x", { sensor: w.i2c, clock: w.clock, onRecovery: () => notices++ });
+	const sensor = openSensor("SHT4x", { sensor: w.i2c, clock: w.clock, events: { onRecovery: () => notices++ } });
 	assert.ok(sampleOnce(sensor, w.clock).sample);
 	device.replug();
 	w.clock.advance(1000);
@@ -95,7 +95,7 @@ test("SHT3x: a chip that shows a reset again right after its settings were resto
 	const reset = [{ write: bytes("24 00") }, { read: bytes("66 66 93 80 00 A2") }, { write: bytes("F3 2D") }, { read: bytes("80 10 E1") }];
 	const script = scripted(clock, [{ write: bytes("F3 2D") }, ...setUp, ...reset, ...setUp, ...reset]);
 	let notices = 0;
-	const sensor = new SHT3x({ sensor: script.bus, clock, onRecovery: () => notices++ });
+	const sensor = new SHT3x({ sensor: script.bus, clock, events: { onRecovery: () => notices++ } });
 	const outcome = sampleOnce(sensor, clock);
 	assert.equal(outcome.error?.kind, "bus");
 	assert.equal(outcome.error?.message, "SHT3x at 0x44: reset detected (status 0x8010) again, just after its settings were restored");
