@@ -132,6 +132,8 @@ export class SensorNode {
 	#everConnected = false;
 	/** OWE_STATE, OWE_REPORT: what #flush still has to publish. */
 	#owed = 0;
+	/** A sample the sensor delivered, published from the node's own turn (see #flushDue). */
+	#sample: Sample | undefined;
 	/**
 	 * The first discovery document still owed to Home Assistant (an index into discoveryMessages), or -1 when
 	 * none is. They go out only when connected, once the sensor is known, and as the outbox has room.
@@ -365,7 +367,11 @@ export class SensorNode {
 		this.#sampling = undefined;
 		if (this.#stopped || sensor !== this.#sensor) return;
 		if (error) this.#sampleFailed(error);
-		else this.#sampled(sample!);
+		else {
+			// Published from the node's own turn, not from under the driver's frames: see #flushSoon.
+			this.#sample = sample;
+			this.#flushSoon();
+		}
 	};
 
 	readonly #onRecovery = (message: string): void => {
@@ -607,8 +613,9 @@ export class SensorNode {
 
 	/**
 	 * What is owed goes out from a 0 ms timer turn of the node's own rather than from the handler that owes it
-	 * (a config document applied from onMessage, a PUBACK under the session's frames): XS allocates its whole
-	 * stack up front, so the deepest path sizes it, and state and discovery JSON under those frames was it.
+	 * (a config document applied from onMessage, a PUBACK under the session's frames, a reading under the
+	 * driver's): XS allocates its whole stack up front, so the deepest path sizes it, and state and discovery
+	 * JSON under those frames was it, then a reading's publish under the sensor's callback.
 	 */
 	#flushSoon(): void {
 		if (!this.#flushTimer) this.#flushTimer = this.#host.clock.set(this.#flushDue, 0);
@@ -617,6 +624,9 @@ export class SensorNode {
 	// Made once, like the other timer callbacks.
 	readonly #flushDue = (): void => {
 		this.#flushTimer = undefined;
+		const sample = this.#sample;
+		this.#sample = undefined;
+		if (sample && !this.#stopped) this.#sampled(sample);
 		this.#flush();
 	};
 
