@@ -485,11 +485,10 @@ export class SensorNode {
 			this.#finding = false;
 			if (this.#stopped || this.#sensor) return;
 			const usable = found.find((chip) => chip.model && (!address || chip.address === address));
-			if (usable) open(usable.model!, usable.address);
-			else {
-				const seen = found.map((chip) => `${chip.chip} at 0x${chip.address.toString(16)}`).join(", ");
-				this.#sensorProblem("absent", seen ? `no supported sensor (found ${seen})` : "no sensor found on the I2C bus");
-			}
+			// A tail call, run in this frame: the driver's constructor talks to the chip on top of it.
+			if (usable) return open(usable.model!, usable.address);
+			const seen = found.map((chip) => `${chip.chip} at 0x${chip.address.toString(16)}`).join(", ");
+			this.#sensorProblem("absent", seen ? `no supported sensor (found ${seen})` : "no sensor found on the I2C bus");
 		});
 	}
 
