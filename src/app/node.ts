@@ -350,8 +350,9 @@ export class SensorNode {
 		const uptime = this.#uptime();
 		// Offline, a refresh would only take outbox space from readings: state goes out on connect anyway.
 		if (this.#client.connected && uptime - this.#stateAt >= STATE_REFRESH_S) this.#publishState();
-		// Room is also freed by QoS 0 messages written, which no PUBACK announces.
-		else this.#flushSoon();
+		// Room is also freed by QoS 0 messages written, which no PUBACK announces. Only when something is owed:
+		// a reading is published from a flush turn of its own.
+		else if (this.#owed || this.#announceFrom >= 0) this.#flushSoon();
 		if (!this.#sensor) {
 			this.#findSensor();
 			return;
