@@ -66,19 +66,17 @@ export class Environment {
 		return this.#value(ms, 2, this.#base.pressure, this.#swing.pressure, this.#noise.pressure);
 	}
 
+	// The noise is value noise in [-1, 1]: random knots every KNOT_MS, linearly interpolated, so it is continuous
+	// in time. Worked out here rather than in a method of its own: this is the deepest call under a simulated
+	// chip's read, and mcsim's XS stack is sized like a board's.
 	#value(ms: number, channel: number, base: number, swing: number, noise: number): number {
 		const phase = (2 * Math.PI * ms) / this.#periodMs;
-		return base + swing * Math.sin(phase + channel) + noise * this.#noiseAt(ms, channel);
-	}
-
-	// Value noise in [-1, 1]: random knots every KNOT_MS, linearly interpolated, so it is continuous in time.
-	#noiseAt(ms: number, channel: number): number {
 		const knot = Math.floor(ms / KNOT_MS);
 		const fraction = ms / KNOT_MS - knot;
 		const seed = this.#seed * 3 + channel;
 		const a = hash01(seed, knot);
 		const b = hash01(seed, knot + 1);
-		return 2 * (a + (b - a) * fraction) - 1;
+		return base + swing * Math.sin(phase + channel) + noise * (2 * (a + (b - a) * fraction) - 1);
 	}
 }
 

@@ -26,13 +26,17 @@ export default function main(): void {
 	const settings = settingsFromStrings(strings, errors);
 	for (const error of errors) host.log("warn", `mc/config: ${error}`);
 	const outbox = { messages: Number(config.outbox_messages) || undefined, bytes: Number(config.outbox_bytes) || undefined };
-	try {
-		new SensorNode({ host, id: config.id || undefined, root: config.root || undefined, settings, mqtt: { outbox } });
-	}
-	catch (error) {
-		// XS aborts on an uncaught exception without its message ("unhandled exception"): say why first, e.g.
-		// "tls: the ESP8266 has no room for a TLS handshake" for a build that asks for what the board cannot do.
-		host.log("error", `boot: ${(error as Error).message}`);
-		throw error;
-	}
+	// From a timer turn, not from under the SDK's frames that call main: XS allocates its whole stack up front, so
+	// the deepest path sizes it, and the node's constructors were it.
+	host.clock.set(() => {
+		try {
+			new SensorNode({ host, id: config.id || undefined, root: config.root || undefined, settings, mqtt: { outbox } });
+		}
+		catch (error) {
+			// XS aborts on an uncaught exception without its message ("unhandled exception"): say why first, e.g.
+			// "tls: the ESP8266 has no room for a TLS handshake" for a build that asks for what the board cannot do.
+			host.log("error", `boot: ${(error as Error).message}`);
+			throw error;
+		}
+	}, 0);
 }

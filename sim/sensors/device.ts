@@ -67,14 +67,18 @@ export abstract class SimDevice {
 		this.reset(now);
 	}
 
+	// The model's hook is a tail call (`return f()`), run in this frame: the simulated bus's frames are under
+	// every driver call in mcsim, whose XS stack is sized like a board's.
 	/** Called by the bus. */
 	handleWrite(data: Uint8Array, now: number): boolean {
-		return this.#answers(now) && this.onWrite(data, now);
+		if (!this.#answers(now)) return false;
+		return this.onWrite(data, now);
 	}
 
 	/** Called by the bus. */
 	handleRead(buffer: Uint8Array, now: number): boolean {
-		return this.#answers(now) && this.onRead(buffer, now);
+		if (!this.#answers(now)) return false;
+		return this.onRead(buffer, now);
 	}
 
 	/** Power-up time in ms (the chip NACKs until it has passed). */

@@ -132,6 +132,8 @@ export class SensorNode {
 	#everConnected = false;
 	/** OWE_STATE, OWE_REPORT: what flush still has to publish. */
 	#owed = 0;
+	/** A sample the sensor delivered, published from the node's own turn (see #flushDue). */
+	#sample: Sample | undefined;
 	/**
 	 * The first discovery document still owed to Home Assistant (an index into discoveryMessages), or -1 when
 	 * none is. They go out only when connected, once the sensor is known, and as the outbox has room.
@@ -358,8 +360,9 @@ export class SensorNode {
 		const uptime = this.uptime();
 		// Offline, a refresh would only take outbox space from readings: state goes out on connect anyway.
 		if (this.#client.connected && uptime - this.#stateAt >= STATE_REFRESH_S) this.publishState();
-		// Room is also freed by QoS 0 messages written, which no PUBACK announces.
-		else this.flushSoon();
+		// Room is also freed by QoS 0 messages written, which no PUBACK announces. Only when something is owed:
+		// a reading is published from a flush turn of its own.
+		else if (this.#owed || this.#announceFrom >= 0) this.flushSoon();
 		if (!this.#sensor) {
 			this.findSensor();
 			return;
@@ -375,7 +378,11 @@ export class SensorNode {
 		this.#sampling = undefined;
 		if (this.#stopped || sensor !== this.#sensor) return;
 		if (error) this.sampleFailed(error);
-		else this.sampled(sample!);
+		else {
+			// Published from the node's own turn, not from under the driver's frames: see flushSoon.
+			this.#sample = sample;
+			this.flushSoon();
+		}
 	};
 
 	private recovered(message: string): void {
@@ -489,11 +496,10 @@ export class SensorNode {
 			this.#finding = false;
 			if (this.#stopped || this.#sensor) return;
 			const usable = found.find((chip) => chip.model && (!address || chip.address === address));
-			if (usable) open(usable.model!, usable.address);
-			else {
-				const seen = found.map((chip) => `${chip.chip} at 0x${chip.address.toString(16)}`).join(", ");
-				this.sensorProblem("absent", seen ? `no supported sensor (found ${seen})` : "no sensor found on the I2C bus");
-			}
+			// A tail call, run in this frame: the driver's constructor talks to the chip on top of it.
+			if (usable) return open(usable.model!, usable.address);
+			const seen = found.map((chip) => `${chip.chip} at 0x${chip.address.toString(16)}`).join(", ");
+			this.sensorProblem("absent", seen ? `no supported sensor (found ${seen})` : "no sensor found on the I2C bus");
 		});
 	}
 
@@ -615,8 +621,9 @@ export class SensorNode {
 
 	/**
 	 * What is owed goes out from a 0 ms timer turn of the node's own rather than from the handler that owes it
-	 * (a config document applied from onMessage, a PUBACK under the session's frames): XS allocates its whole
-	 * stack up front, so the deepest path sizes it, and state and discovery JSON under those frames was it.
+	 * (a config document applied from onMessage, a PUBACK under the session's frames, a reading under the
+	 * driver's): XS allocates its whole stack up front, so the deepest path sizes it, and state and discovery
+	 * JSON under those frames was it, then a reading's publish under the sensor's callback.
 	 */
 	private flushSoon(): void {
 		if (!this.#flushTimer) this.#flushTimer = this.#host.clock.set(this.#flushDue, 0);
@@ -625,6 +632,9 @@ export class SensorNode {
 	// Made once: flushSoon runs for every PUBACK and every reading.
 	readonly #flushDue = (): void => {
 		this.#flushTimer = undefined;
+		const sample = this.#sample;
+		this.#sample = undefined;
+		if (sample && !this.#stopped) this.sampled(sample);
 		this.flush();
 	};
 

@@ -86,20 +86,17 @@ function* probeAll(bus: I2CBus): Steps<Detected[]> {
 	// body and the node's constructor, and with the probes on top it was the deepest XS stack of all.
 	yield 0;
 	const found: Detected[] = [];
-	for (const address of ADDRESSES) {
-		const detected = yield* probe(bus, address);
+	// Each generator a `yield*` delegates to is resumed on top of the one delegating, with a native next()
+	// between them: the probes are called from here, one level down, and the loop takes no iterator.
+	for (let i = 0; i < ADDRESSES.length; i++) {
+		const address = ADDRESSES[i];
+		const detected = address === 0x38 ? yield* probeAht20(bus, address)
+			: address === 0x40 ? yield* probe0x40(bus, address)
+			: address >= 0x76 ? probeBme280(bus, address)
+			: yield* probeSensirion(bus, address);
 		if (detected) found.push(detected);
 	}
 	return found;
-}
-
-function* probe(bus: I2CBus, address: number): Steps<Detected | undefined> {
-	switch (address) {
-		case 0x38: return yield* probeAht20(bus, address);
-		case 0x40: return yield* probe0x40(bus, address);
-		case 0x76: case 0x77: return probeBme280(bus, address);
-		default: return yield* probeSensirion(bus, address);
-	}
 }
 
 /** One transaction on its own I2C instance: writes `bytes` or fills `buffer`; false on any failure. */
@@ -183,28 +180,27 @@ function serialFrame(frame: Uint8Array): boolean {
 	return checkedWord(frame, 0, CRC_INIT_SENSIRION) >= 0 && checkedWord(frame, 3, CRC_INIT_SENSIRION) >= 0;
 }
 
-/** An SHT3x: its status word with CRC, then its serial number. */
-function* proveSht3x(bus: I2CBus, address: number, frame: Uint8Array): Steps<number> {
-	if (!transfer(bus, address, SHT3X_COMMANDS.readStatus.bytes)) return SILENT;
-	yield SHT3X_COMMANDS.readStatus.waitMs;
-	if (!transfer(bus, address, undefined, frame.subarray(0, 3)) || checkedWord(frame, 0, CRC_INIT_SENSIRION) < 0) return ANSWERED;
-	if (!transfer(bus, address, SHT3X_COMMANDS.serial.bytes)) return ANSWERED;
-	yield SHT3X_COMMANDS.serial.waitMs;
-	return transfer(bus, address, undefined, frame) && serialFrame(frame) ? PROVEN : ANSWERED;
-}
-
-/** An SHT4x: its serial number. */
-function* proveSht4x(bus: I2CBus, address: number, frame: Uint8Array): Steps<number> {
-	if (!transfer(bus, address, SHT4X_COMMANDS.serial.bytes)) return SILENT;
-	yield SHT4X_COMMANDS.serial.waitMs;
-	return transfer(bus, address, undefined, frame) && serialFrame(frame) ? PROVEN : ANSWERED;
-}
-
+/**
+ * An SHT3x (its status word with CRC, then its serial number), then an SHT4x (its serial number). One
+ * generator, not one per family: see probeAll.
+ */
 function* probeSensirion(bus: I2CBus, address: number): Steps<Detected | undefined> {
 	const frame = new Uint8Array(6);
+	let sht3x = SILENT;
 	// No SHT3x has the address 0x46.
-	const sht3x = address === 0x46 ? SILENT : yield* proveSht3x(bus, address, frame);
-	const sht4x = yield* proveSht4x(bus, address, frame);
+	if (address !== 0x46 && transfer(bus, address, SHT3X_COMMANDS.readStatus.bytes)) {
+		sht3x = ANSWERED;
+		yield SHT3X_COMMANDS.readStatus.waitMs;
+		if (transfer(bus, address, undefined, frame.subarray(0, 3)) && checkedWord(frame, 0, CRC_INIT_SENSIRION) >= 0 && transfer(bus, address, SHT3X_COMMANDS.serial.bytes)) {
+			yield SHT3X_COMMANDS.serial.waitMs;
+			if (transfer(bus, address, undefined, frame) && serialFrame(frame)) sht3x = PROVEN;
+		}
+	}
+	let sht4x = SILENT;
+	if (transfer(bus, address, SHT4X_COMMANDS.serial.bytes)) {
+		yield SHT4X_COMMANDS.serial.waitMs;
+		sht4x = transfer(bus, address, undefined, frame) && serialFrame(frame) ? PROVEN : ANSWERED;
+	}
 	if (sht3x === SILENT && sht4x === SILENT) return undefined;
 	// Neither proven, or both: an SHT3x and an SHT4x on one address, where each driver's commands reach the other chip.
 	return named(address, sht3x === PROVEN ? "SHT3x" : "SHT4x", (sht3x === PROVEN) !== (sht4x === PROVEN));

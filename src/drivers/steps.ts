@@ -60,32 +60,31 @@ export class Stepper<T> {
 	}
 
 	// Also delivers a result that came inside `start`: one timer callback, not two, held for good.
+	// `done` is reached through tail calls (`return f()`), which XS runs in the caller's frame: what `done`
+	// starts (a sensor opened, its first sample) is on the stack right above this timer callback.
 	readonly #resume = (): void => {
 		this.#timer = undefined;
-		if (this.#finished) {
-			this.deliver();
-			return;
-		}
+		if (this.#finished) return this.deliver();
 		let next: IteratorResult<number, T>;
 		try {
 			next = this.#steps!.next();
 		}
 		catch (error) {
-			this.finish(error, undefined);
-			return;
+			this.#error = error;
+			return this.finish();
 		}
-		if (next.done) this.finish(undefined, next.value);
-		else this.#timer = this.#clock.set(this.#resume, next.value);
+		if (!next.done) this.#timer = this.#clock.set(this.#resume, next.value);
+		else {
+			this.#result = next.value;
+			return this.finish();
+		}
 	};
 
-	private finish(error: unknown, result: T | undefined): void {
-		this.#error = error;
-		this.#result = result;
-		if (this.#synchronous) {
-			this.#finished = true;
-			this.#timer = this.#clock.set(this.#resume, 0);
-		}
-		else this.deliver();
+	/** The sequence ended, with `#error` or `#result`. */
+	private finish(): void {
+		if (!this.#synchronous) return this.deliver();
+		this.#finished = true;
+		this.#timer = this.#clock.set(this.#resume, 0);
 	}
 
 	private deliver(): void {
@@ -94,6 +93,6 @@ export class Stepper<T> {
 		const result = this.#result;
 		this.#timer = this.#steps = this.#done = this.#error = this.#result = undefined;
 		this.#finished = false;
-		done(error, result);
+		return done(error, result);
 	}
 }

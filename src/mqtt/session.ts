@@ -397,18 +397,18 @@ export class Session {
 				return;
 			case AWAIT_CONNACK:
 				if (this.#due(this.#since + this.#connackTimeout)) this.#fail("connack-timeout", "no CONNACK");
-				else this.#pump();
+				else return this.#pump();
 				return;
 			case CLOSING:
 				if (this.#due(this.#since + this.#connackTimeout)) {
 					this.#teardown();
 					this.#finish(true);
 				}
-				else this.#pump();
+				else return this.#pump();
 				return;
 			case SWITCHING:
 				if (this.#due(this.#since + this.#connackTimeout)) this.#switch();
-				else this.#pump();
+				else return this.#pump();
 				return;
 			case ACTIVE:
 				break;
@@ -426,7 +426,8 @@ export class Session {
 				this.#pingSentAt = now;
 			}
 		}
-		this.#pump();
+		// A tail call, run in this frame: the frames a pump writes from (subscriptions after CONNACK) sized the XS stack.
+		return this.#pump();
 	}
 
 	/** The earliest tick at which `tick` has something to do, or undefined. */
