@@ -108,7 +108,7 @@ function connectOptions(settings: MqttConnectSettings, previous?: Readonly<Conne
 	};
 }
 
-/** The most bytes taken from the socket at once (see #read). */
+/** The most bytes taken from the socket at once (see read). */
 const READ_BYTES = 512;
 
 function checkPort(port: number): number {
@@ -140,11 +140,11 @@ export class MqttClient implements MqttEvents {
 		}
 
 		open(): void {
-			this.#client.#open();
+			this.#client.lookUp();
 		}
 
 		close(): void {
-			this.#client.#close();
+			this.#client.closeSocket();
 		}
 
 		write(frame: Uint8Array): void {
@@ -202,7 +202,7 @@ export class MqttClient implements MqttEvents {
 	/** Starts connecting, when the client was made with manualConnect; nothing otherwise, or once started. */
 	connect(): void {
 		this.#session.start(this.#clock.ticks());
-		this.#arm();
+		this.arm();
 	}
 
 	/** Whether a CONNACK accepted the current connection. */
@@ -232,7 +232,7 @@ export class MqttClient implements MqttEvents {
 			return this.#session.publish(topic, payload, options.qos ?? 0, options.retain ?? false, this.#clock.ticks());
 		}
 		finally {
-			this.#arm();
+			this.arm();
 		}
 	}
 
@@ -248,12 +248,12 @@ export class MqttClient implements MqttEvents {
 	/** Subscribes (QoS 0 or 1, default 0); results arrive per filter through onSubscribe. Restored after reconnects. */
 	subscribe(filters: string | readonly string[], options: { qos?: 0 | 1 } = {}): void {
 		this.#session.subscribe(typeof filters === "string" ? [filters] : filters, options.qos ?? 0, this.#clock.ticks());
-		this.#arm();
+		this.arm();
 	}
 
 	unsubscribe(filters: string | readonly string[]): void {
 		this.#session.unsubscribe(typeof filters === "string" ? [filters] : filters, this.#clock.ticks());
-		this.#arm();
+		this.arm();
 	}
 
 	/**
@@ -268,7 +268,7 @@ export class MqttClient implements MqttEvents {
 		this.#host = settings.host ?? this.#host;
 		this.#port = port;
 		this.#session.reconnect(this.#clock.ticks());
-		this.#arm();
+		this.arm();
 	}
 
 	/**
@@ -277,25 +277,25 @@ export class MqttClient implements MqttEvents {
 	 */
 	close(): void {
 		this.#session.close(this.#clock.ticks());
-		this.#arm();
+		this.arm();
 	}
 
-	#open(): void {
+	private lookUp(): void {
 		const attempt = ++this.#attempt;
 		this.#dns.resolve({
 			host: this.#host,
 			onResolved: (_host, address) => {
-				if (attempt === this.#attempt) this.#openSocket(address);
+				if (attempt === this.#attempt) this.openSocket(address);
 			},
 			onError: () => {
 				if (attempt !== this.#attempt) return;
 				this.#session.onTransportLost(this.#clock.ticks(), "dns");
-				this.#arm();
+				this.arm();
 			},
 		});
 	}
 
-	#openSocket(address: string): void {
+	private openSocket(address: string): void {
 		try {
 			const { io, secure } = this.#socketOptions;
 			const socket: ClientSocket = this.#socket = new io({
@@ -314,7 +314,7 @@ export class MqttClient implements MqttEvents {
 			// A TLS socket that cannot be made (no memory for a handshake, bad trust material) throws here.
 			this.#session.onTransportLost(this.#clock.ticks(), "transport", describeCause(error as Error));
 		}
-		this.#arm();
+		this.arm();
 	}
 
 	/*
@@ -330,23 +330,23 @@ export class MqttClient implements MqttEvents {
 		// The first call says the connection is up; the session ignores the later ones.
 		client.#session.onConnected(now);
 		client.#session.onWritable(bytes, now);
-		client.#read();
-		client.#arm();
+		client.read();
+		client.arm();
 	}
 
 	static #onReadable(this: ClientSocket, bytes: number): void {
 		const client = this.mqttClient;
 		if (!client || client.#socket !== this) return;
 		client.#unread = bytes;
-		client.#read();
-		client.#arm();
+		client.read();
+		client.arm();
 	}
 
 	static #onError(this: ClientSocket, cause?: Error): void {
 		const client = this.mqttClient;
 		if (!client || client.#socket !== this) return;
 		client.#session.onTransportLost(client.#clock.ticks(), "transport", cause && describeCause(cause));
-		client.#arm();
+		client.arm();
 	}
 
 	/**
@@ -357,7 +357,7 @@ export class MqttClient implements MqttEvents {
 	 * may hold KBs of queued and retained messages (up to 5,840 bytes on the ESP8266), which one read would
 	 * have made into one ArrayBuffer, alive until its last message is handled.
 	 */
-	#read(): void {
+	private read(): void {
 		const session = this.#session;
 		for (;;) {
 			for (let inbound = session.inbound; inbound; inbound = session.inbound) {
@@ -383,7 +383,7 @@ export class MqttClient implements MqttEvents {
 		}
 	}
 
-	#close(): void {
+	private closeSocket(): void {
 		this.#attempt++;
 		this.#unread = 0;
 		const socket = this.#socket;
@@ -396,7 +396,7 @@ export class MqttClient implements MqttEvents {
 	 * deadline is left alone (firing early only costs a tick() with nothing to do), so the many small
 	 * deadline moves that traffic causes do not re-arm it.
 	 */
-	#arm(): void {
+	private arm(): void {
 		const deadline = this.#session.nextDeadline();
 		if (deadline === undefined) {
 			this.#clock.clear(this.#timer);
@@ -413,6 +413,6 @@ export class MqttClient implements MqttEvents {
 	readonly #fire = (): void => {
 		this.#timer = undefined;
 		this.#session.tick(this.#clock.ticks());
-		this.#arm();
+		this.arm();
 	};
 }

@@ -92,14 +92,14 @@ export class Outbox {
 	 */
 	append(length: number, qos: number, id: number): number {
 		while (this.#count * FIELDS === this.#table.length || this.#used + length > this.bytes.length) {
-			let victim = this.#oldest(0);
+			let victim = this.oldest(0);
 			if (victim < 0) {
 				if (!qos) return REFUSED;
 				victim = 0;
 			}
-			this.#evict(victim);
+			this.evict(victim);
 		}
-		if (this.#end + length > this.bytes.length) this.#compact();
+		if (this.#end + length > this.bytes.length) this.compact();
 		const at = this.#count++ * FIELDS;
 		const offset = this.#end;
 		this.#table[at + OFFSET] = offset;
@@ -129,7 +129,7 @@ export class Outbox {
 	/** Records that the next entry was written at tick `now`: QoS 0 leaves the outbox, QoS 1 waits for its PUBACK. */
 	markSent(now: number): void {
 		const i = this.#sent;
-		if (!this.#table[i * FIELDS + QOS]) this.#remove(i);
+		if (!this.#table[i * FIELDS + QOS]) this.remove(i);
 		else {
 			this.#table[i * FIELDS + SENT_AT] = now;
 			this.#sent++;
@@ -145,7 +145,7 @@ export class Outbox {
 	ack(id: number): boolean {
 		for (let i = 0; i < this.#sent; i++) {
 			if (this.#table[i * FIELDS + ID] === id) {
-				this.#remove(i);
+				this.remove(i);
 				return true;
 			}
 		}
@@ -178,30 +178,30 @@ export class Outbox {
 
 	/** Forgets the in-flight entries without telling the owner (they were handed over; no ack will be awaited). */
 	forgetSent(): void {
-		while (this.#sent) this.#remove(0);
+		while (this.#sent) this.remove(0);
 	}
 
 	/** Evicts entry `i`, telling the owner. */
 	discard(i: number): void {
-		this.#evict(i);
+		this.evict(i);
 	}
 
 	/** Empties the outbox, telling the owner about each entry, oldest first. */
 	clear(): void {
-		while (this.#count) this.#evict(0);
+		while (this.#count) this.evict(0);
 	}
 
-	#evict(i: number): void {
+	private evict(i: number): void {
 		this.#owner.evicted(this.#table[i * FIELDS + OFFSET], this.#table[i * FIELDS + LENGTH]);
-		this.#remove(i);
+		this.remove(i);
 	}
 
-	#oldest(qos: number): number {
+	private oldest(qos: number): number {
 		for (let i = 0; i < this.#count; i++) if (this.#table[i * FIELDS + QOS] === qos) return i;
 		return -1;
 	}
 
-	#remove(i: number): void {
+	private remove(i: number): void {
 		const last = --this.#count;
 		const offset = this.#table[i * FIELDS + OFFSET];
 		const length = this.#table[i * FIELDS + LENGTH];
@@ -214,7 +214,7 @@ export class Outbox {
 		if (!last) this.#end = 0;
 	}
 
-	#compact(): void {
+	private compact(): void {
 		let to = 0;
 		for (let at = 0; at < this.#count * FIELDS; at += FIELDS) {
 			const from = this.#table[at + OFFSET];

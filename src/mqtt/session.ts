@@ -203,15 +203,15 @@ export class Session {
 
 		evicted(offset: number): void {
 			// A tail call: one frame less under a publish that evicts.
-			return this.#session.#evicted(offset);
+			return this.#session.evicted(offset);
 		}
 
 		allocateId(): number {
-			return this.#session.#allocateId();
+			return this.#session.allocateId();
 		}
 
 		send(frame: Uint8Array): boolean {
-			return this.#session.#send(frame);
+			return this.#session.send(frame);
 		}
 	};
 
@@ -271,7 +271,7 @@ export class Session {
 	start(now: number): void {
 		this.#now = now;
 		this.#unstarted = false;
-		if (this.#state === IDLE) this.#open();
+		if (this.#state === IDLE) this.open();
 	}
 
 	/** The CONNECT settings in force (the client's reconfigure starts from them). */
@@ -300,8 +300,8 @@ export class Session {
 			this.#owesPump = true;
 			return;
 		}
-		this.#teardown();
-		this.#open();
+		this.teardown();
+		this.open();
 	}
 
 	/**
@@ -319,8 +319,8 @@ export class Session {
 			this.#owesPump = true;
 			return;
 		}
-		this.#teardown();
-		this.#finish(false);
+		this.teardown();
+		this.finish(false);
 	}
 
 	onConnected(now: number): void {
@@ -336,19 +336,19 @@ export class Session {
 		this.#now = now;
 		this.#budget = bytes;
 		if (bytes > this.#capacity) this.#capacity = bytes;
-		this.#pump();
-		if (this.#holding && this.#owedCount < MAX_OWED_ACKS) this.#process();
+		this.pump();
+		if (this.#holding && this.#owedCount < MAX_OWED_ACKS) this.process();
 	}
 
 	/** `cause`, when the socket gave one (a refused certificate), is what the error and the log say. */
 	onTransportLost(now: number, reason: "dns" | "transport" = "transport", cause?: string): void {
 		this.#now = now;
 		if (this.#state === CLOSING) {
-			this.#teardown();
-			this.#finish(true);
+			this.teardown();
+			this.finish(true);
 		}
-		else if (this.#state === SWITCHING) this.#switch();
-		else if (this.#state >= CONNECTING) this.#fail(reason, cause ? `connection lost: ${cause}` : "connection lost");
+		else if (this.#state === SWITCHING) this.switch();
+		else if (this.#state >= CONNECTING) this.fail(reason, cause ? `connection lost: ${cause}` : "connection lost");
 	}
 
 	onBytes(chunk: Uint8Array, now: number): void {
@@ -359,11 +359,11 @@ export class Session {
 		this.#probing = false;
 		this.#reader.push(chunk);
 		this.#holding = true;
-		this.#process();
+		this.process();
 	}
 
 	/** Handles the frames the reader holds while PUBACKs can be owed and the connection is not being left. */
-	#process(): void {
+	private process(): void {
 		const generation = this.#generation;
 		const reader = this.#reader;
 		while (this.#owedCount < MAX_OWED_ACKS && this.#state <= ACTIVE) {
@@ -372,11 +372,11 @@ export class Session {
 				this.#holding = false;
 				break;
 			}
-			if (result < 0) return this.#fail("protocol", codecErrorText(result));
+			if (result < 0) return this.fail("protocol", codecErrorText(result));
 			const packet = decodeFromBroker(reader.header, reader.bytes, reader.start, reader.end);
-			if (typeof packet === "number") return this.#fail("protocol", codecErrorText(packet));
-			if (result === OVERSIZE) this.#take(packet as PublishPacket, reader.length);
-			else this.#receive(packet);
+			if (typeof packet === "number") return this.fail("protocol", codecErrorText(packet));
+			if (result === OVERSIZE) this.take(packet as PublishPacket, reader.length);
+			else this.receive(packet);
 			if (this.#inbound || generation !== this.#generation || this.#state < AWAIT_CONNACK) return;
 		}
 		// What the frames made due (subscriptions after CONNACK, the next messages a PUBACK let into the window,
@@ -387,28 +387,28 @@ export class Session {
 	/** Acts on every deadline that has passed. */
 	tick(now: number): void {
 		this.#now = now;
-		if (this.#drops.length) this.#flushDrops();
+		if (this.#drops.length) this.flushDrops();
 		switch (this.#state) {
 			case WAITING:
-				if (this.#due(this.#since)) this.#open();
+				if (this.due(this.#since)) this.open();
 				return;
 			case CONNECTING:
-				if (this.#due(this.#since + this.#connectTimeout)) this.#fail("connect-timeout", "no connection");
+				if (this.due(this.#since + this.#connectTimeout)) this.fail("connect-timeout", "no connection");
 				return;
 			case AWAIT_CONNACK:
-				if (this.#due(this.#since + this.#connackTimeout)) this.#fail("connack-timeout", "no CONNACK");
-				else return this.#pump();
+				if (this.due(this.#since + this.#connackTimeout)) this.fail("connack-timeout", "no CONNACK");
+				else return this.pump();
 				return;
 			case CLOSING:
-				if (this.#due(this.#since + this.#connackTimeout)) {
-					this.#teardown();
-					this.#finish(true);
+				if (this.due(this.#since + this.#connackTimeout)) {
+					this.teardown();
+					this.finish(true);
 				}
-				else return this.#pump();
+				else return this.pump();
 				return;
 			case SWITCHING:
-				if (this.#due(this.#since + this.#connackTimeout)) this.#switch();
-				else return this.#pump();
+				if (this.due(this.#since + this.#connackTimeout)) this.switch();
+				else return this.pump();
 				return;
 			case ACTIVE:
 				break;
@@ -416,10 +416,10 @@ export class Session {
 				return;
 		}
 		const k = this.#connect.keepalive * 1000;
-		if (k && this.#due(this.#lastReceived + k)) return this.#fail("keepalive", `nothing received for ${k} ms`);
-		if (this.#probing && this.#due(this.#pingSentAt + this.#ackTimeout)) return this.#fail("ack-timeout", "PUBACK overdue and PINGREQ unanswered");
-		if (k && (this.#due(this.#lastSent + k) || (!this.#pingPending && this.#due(this.#lastReceived + k / 2)))) this.#pingDue = true;
-		if (this.#outbox.inflight && !this.#probing && this.#due(this.#ackDeadline())) {
+		if (k && this.due(this.#lastReceived + k)) return this.fail("keepalive", `nothing received for ${k} ms`);
+		if (this.#probing && this.due(this.#pingSentAt + this.#ackTimeout)) return this.fail("ack-timeout", "PUBACK overdue and PINGREQ unanswered");
+		if (k && (this.due(this.#lastSent + k) || (!this.#pingPending && this.due(this.#lastReceived + k / 2)))) this.#pingDue = true;
+		if (this.#outbox.inflight && !this.#probing && this.due(this.ackDeadline())) {
 			this.#probing = true;
 			if (!this.#pingPending) {
 				this.#pingDue = true;
@@ -427,7 +427,7 @@ export class Session {
 			}
 		}
 		// A tail call, run in this frame: the frames a pump writes from (subscriptions after CONNACK) sized the XS stack.
-		return this.#pump();
+		return this.pump();
 	}
 
 	/** The earliest tick at which `tick` has something to do, or undefined. */
@@ -448,12 +448,12 @@ export class Session {
 			deadline = this.#lastReceived + k;
 			// A ping already due is waiting for socket space (onWritable), not for time: no deadline, no spinning.
 			if (!this.#pingDue) {
-				deadline = this.#earliest(deadline, this.#lastSent + k);
-				if (!this.#pingPending) deadline = this.#earliest(deadline, this.#lastReceived + k / 2);
+				deadline = this.earliest(deadline, this.#lastSent + k);
+				if (!this.#pingPending) deadline = this.earliest(deadline, this.#lastReceived + k / 2);
 			}
 		}
-		if (this.#probing) deadline = this.#earliest(deadline, this.#pingSentAt + this.#ackTimeout);
-		else if (this.#outbox.inflight) deadline = this.#earliest(deadline, this.#ackDeadline());
+		if (this.#probing) deadline = this.earliest(deadline, this.#pingSentAt + this.#ackTimeout);
+		else if (this.#outbox.inflight) deadline = this.earliest(deadline, this.ackDeadline());
 		return deadline;
 	}
 
@@ -477,7 +477,7 @@ export class Session {
 		if (length < 0 || length > this.#outbox.bytes.length)
 			throw new RangeError(`a ${topicLength + payloadLength} byte message does not fit the ${this.#outbox.bytes.length} byte outbox`);
 		if ((this.#state === IDLE && !this.#unstarted) || this.#state === CLOSING) throw new Error("client is closed");
-		const id = qos ? this.#allocateId() : 0;
+		const id = qos ? this.allocateId() : 0;
 		const offset = this.#outbox.append(length, qos, id);
 		if (offset === REFUSED) {
 			this.counters.dropped++;
@@ -513,21 +513,21 @@ export class Session {
 		this.#owesPump = true;
 	}
 
-	#due(deadline: number): boolean {
+	private due(deadline: number): boolean {
 		return elapsed(deadline, this.#now) >= 0;
 	}
 
-	#earliest(a: number | undefined, b: number): number {
+	private earliest(a: number | undefined, b: number): number {
 		return a === undefined || elapsed(a, b) < 0 ? b : a;
 	}
 
 	/** When the oldest in-flight PUBACK is overdue: ackTimeout after it was sent or after the last bytes received, whichever is later. */
-	#ackDeadline(): number {
+	private ackDeadline(): number {
 		const sent = this.#outbox.oldestSentAt;
 		return (elapsed(sent, this.#lastReceived) > 0 ? this.#lastReceived : sent) + this.#ackTimeout;
 	}
 
-	#open(): void {
+	private open(): void {
 		this.#state = CONNECTING;
 		this.#since = this.#now;
 		// Last: the host may report a synchronous failure, which moves the state on.
@@ -535,7 +535,7 @@ export class Session {
 	}
 
 	/** Closes the transport and forgets everything that belonged to the connection. */
-	#teardown(): void {
+	private teardown(): void {
 		if (this.#state >= CONNECTING) this.#host.close();
 		this.#generation++;
 		this.#reader.reset();
@@ -547,10 +547,10 @@ export class Session {
 		this.#pingDue = this.#pingPending = this.#probing = false;
 	}
 
-	#fail(reason: MqttReason, message: string, returnCode = 0): void {
+	private fail(reason: MqttReason, message: string, returnCode = 0): void {
 		const wasActive = this.#state === ACTIVE;
 		if (wasActive && elapsed(this.#connectedAt, this.#now) >= this.#stableAfter) this.#backoff.reset();
-		this.#teardown();
+		this.teardown();
 		this.#state = WAITING;
 		const delay = this.#backoff.next();
 		this.#since = this.#now + delay;
@@ -560,33 +560,33 @@ export class Session {
 	}
 
 	/** Leaves the connection for a new one with the settings now configured. */
-	#switch(): void {
-		this.#teardown();
-		this.#open();
+	private switch(): void {
+		this.teardown();
+		this.open();
 		this.#events.onDisconnect?.("reconfigure");
 	}
 
 	/** Ends in IDLE after close(): reports the abandoned outbox. */
-	#finish(wasActive: boolean): void {
+	private finish(wasActive: boolean): void {
 		this.#state = IDLE;
 		this.#dropReason = "closed";
 		this.#outbox.clear();
-		this.#flushDrops();
+		this.flushDrops();
 		if (wasActive) this.#events.onDisconnect?.("closed");
 	}
 
-	#receive(packet: BrokerPacket): void {
+	private receive(packet: BrokerPacket): void {
 		if (this.#state === AWAIT_CONNACK) {
-			if (packet.type !== CONNACK) return this.#fail("protocol", `packet type ${packet.type} before CONNACK`);
+			if (packet.type !== CONNACK) return this.fail("protocol", `packet type ${packet.type} before CONNACK`);
 			if (packet.returnCode) {
 				const reason = REFUSALS[packet.returnCode];
-				return this.#fail(reason, `connection refused: ${reason}`, packet.returnCode);
+				return this.fail(reason, `connection refused: ${reason}`, packet.returnCode);
 			}
-			return this.#accepted(packet.sessionPresent);
+			return this.accepted(packet.sessionPresent);
 		}
 		switch (packet.type) {
 			case PUBLISH:
-				return this.#take(packet, 0);
+				return this.take(packet, 0);
 			case PUBACK:
 				if (!this.#outbox.ack(packet.id)) {
 					this.counters.unknownAcks++;
@@ -597,16 +597,16 @@ export class Session {
 				return;
 			case SUBACK:
 			case UNSUBACK:
-				return this.#subscriptionAck(packet.id, packet.type === SUBACK ? packet.codes : undefined);
+				return this.subscriptionAck(packet.id, packet.type === SUBACK ? packet.codes : undefined);
 			case PINGRESP:
 				return;
 			default:
 				// A second CONNACK, or QoS 2 flow packets we never asked for.
-				return this.#fail("protocol", `unexpected packet type ${packet.type}`);
+				return this.fail("protocol", `unexpected packet type ${packet.type}`);
 		}
 	}
 
-	#accepted(sessionPresent: boolean): void {
+	private accepted(sessionPresent: boolean): void {
 		this.#state = ACTIVE;
 		this.#connectedAt = this.#lastReceived = this.#now;
 		if (this.#everConnected) this.counters.reconnects++;
@@ -619,8 +619,8 @@ export class Session {
 	}
 
 	/** Holds an incoming PUBLISH (`oversize`: its length when only its head was kept) as `inbound` for the app. */
-	#take(packet: PublishPacket, oversize: number): void {
-		if (packet.qos === 2) return this.#fail("protocol", "QoS 2 PUBLISH, but nothing was subscribed above QoS 1");
+	private take(packet: PublishPacket, oversize: number): void {
+		if (packet.qos === 2) return this.fail("protocol", "QoS 2 PUBLISH, but nothing was subscribed above QoS 1");
 		const { topic, payload, qos, retain, dup } = packet;
 		this.#delivering = true;
 		this.#inboundId = qos ? packet.id : 0;
@@ -658,28 +658,28 @@ export class Session {
 		if (this.#state < ACTIVE) return;
 		if (this.#inboundId) {
 			this.#owed[(this.#owedHead + this.#owedCount++) % MAX_OWED_ACKS] = this.#inboundId;
-			this.#writeAcks();
+			this.writeAcks();
 		}
-		this.#process();
+		this.process();
 	}
 
 	/** Writes owed PUBACKs, oldest first, while the socket has room; true when none is left. */
-	#writeAcks(): boolean {
+	private writeAcks(): boolean {
 		while (this.#owedCount) {
-			if (!this.#writeFixed(PUBACK << 4, this.#owed[this.#owedHead])) return false;
+			if (!this.writeFixed(PUBACK << 4, this.#owed[this.#owedHead])) return false;
 			this.#owedHead = (this.#owedHead + 1) % MAX_OWED_ACKS;
 			this.#owedCount--;
 		}
 		return true;
 	}
 
-	#subscriptionAck(id: number, codes: number[] | undefined): void {
+	private subscriptionAck(id: number, codes: number[] | undefined): void {
 		let result;
 		try {
 			result = this.#subscriptions.acknowledged(id, codes);
 		}
 		catch (error) {
-			return this.#fail("protocol", (error as Error).message);
+			return this.fail("protocol", (error as Error).message);
 		}
 		if (!result) this.#log?.("debug", `mqtt: ${codes ? "SUBACK" : "UNSUBACK"} for unknown packet identifier ${id}`);
 		else if (codes) {
@@ -689,7 +689,7 @@ export class Session {
 		else this.#events.onUnsubscribe?.({ filter: result.filter });
 	}
 
-	#allocateId(): number {
+	private allocateId(): number {
 		for (;;) {
 			this.#nextId = this.#nextId === 0xffff ? 1 : this.#nextId + 1;
 			const id = this.#nextId;
@@ -702,7 +702,7 @@ export class Session {
 	 * session encoded it). Read here, inside the outbox's append, and not in a helper: a publish that evicts
 	 * is the deepest call under the app's own stack.
 	 */
-	#evicted(offset: number): void {
+	private evicted(offset: number): void {
 		const bytes = this.#outbox.bytes;
 		const qos = ((bytes[offset] >> 1) & 3) as QoS;
 		let i = offset + 1;
@@ -721,7 +721,7 @@ export class Session {
 	 * Reports drops after the call that caused them (from the owner's next tick for a publish, after a write
 	 * or close), so onDrop may publish again.
 	 */
-	#flushDrops(): void {
+	private flushDrops(): void {
 		if (this.#flushing) return;
 		this.#flushing = true;
 		const drops = this.#drops;
@@ -735,7 +735,7 @@ export class Session {
 	}
 
 	/** Writes `frame` if the socket has room for it. */
-	#send(frame: Uint8Array): boolean {
+	private send(frame: Uint8Array): boolean {
 		if (frame.length > this.#budget) return false;
 		this.#budget -= frame.length;
 		this.#lastSent = this.#now;
@@ -744,38 +744,38 @@ export class Session {
 	}
 
 	/** Writes a 2-byte packet, or a 4-byte one with packet identifier `id`, from the scratch buffer. */
-	#writeFixed(first: number, id: number): boolean {
+	private writeFixed(first: number, id: number): boolean {
 		const frame = id ? this.#scratch : this.#scratch.subarray(0, 2);
 		if (id) encodeAck(frame, 0, first >> 4, id);
 		else {
 			frame[0] = first;
 			frame[1] = 0;
 		}
-		return this.#send(frame);
+		return this.send(frame);
 	}
 
 	/** Writes what is due, then reports any message that had to go. */
-	#pump(): void {
+	private pump(): void {
 		this.#owesPump = false;
-		this.#writeDue();
-		if (this.#drops.length) this.#flushDrops();
+		this.writeDue();
+		if (this.#drops.length) this.flushDrops();
 	}
 
 	/** Writes everything that is due, in priority order, as far as the socket budget allows. */
-	#writeDue(): void {
+	private writeDue(): void {
 		const state = this.#state;
 		if (state < AWAIT_CONNACK) return;
 		if (this.#connectFrame) {
-			if (!this.#send(this.#connectFrame)) return;
+			if (!this.send(this.#connectFrame)) return;
 			this.#connectFrame = undefined;
 		}
-		if (state === AWAIT_CONNACK || !this.#writeAcks()) return;
+		if (state === AWAIT_CONNACK || !this.writeAcks()) return;
 		if (state === SWITCHING) {
-			if (!this.#delivering && this.#writeFixed(DISCONNECT << 4, 0)) this.#switch();
+			if (!this.#delivering && this.writeFixed(DISCONNECT << 4, 0)) this.switch();
 			return;
 		}
 		if (this.#pingDue) {
-			if (!this.#writeFixed(PINGREQ << 4, 0)) return;
+			if (!this.writeFixed(PINGREQ << 4, 0)) return;
 			this.#pingDue = false;
 			this.#pingPending = true;
 			this.#pingSentAt = this.#now;
@@ -788,7 +788,7 @@ export class Session {
 			if (qos && outbox.inflight >= this.#window && state === ACTIVE) return;
 			const dup = outbox.dup(i);
 			const frame = outbox.frame(i);
-			if (!this.#send(frame)) {
+			if (!this.send(frame)) {
 				// Bigger than the socket's whole send buffer (2920 bytes on ESP8266): it can never be written and
 				// would hold up everything behind it, so it goes, reported.
 				if (frame.length <= this.#capacity || this.#budget < this.#capacity) return;
@@ -801,11 +801,11 @@ export class Session {
 			else this.counters.sent++;
 			outbox.markSent(this.#now);
 		}
-		if (state === CLOSING && !this.#delivering && this.#writeFixed(DISCONNECT << 4, 0)) {
+		if (state === CLOSING && !this.#delivering && this.writeFixed(DISCONNECT << 4, 0)) {
 			// Written ahead of DISCONNECT on a working connection, so handed to the broker: not reported as dropped.
 			outbox.forgetSent();
-			this.#teardown();
-			this.#finish(true);
+			this.teardown();
+			this.finish(true);
 		}
 	}
 }

@@ -63,14 +63,14 @@ export class Subscriptions {
 
 	/** Checks every filter first (throwing, changing nothing, on a bad one or past the bound), then records them as due. */
 	subscribe(filters: readonly string[], qos: QoS): void {
-		this.#set(filters, qos, SUBSCRIBE_DUE);
+		this.set(filters, qos, SUBSCRIBE_DUE);
 	}
 
 	unsubscribe(filters: readonly string[]): void {
-		this.#set(filters, 0, UNSUBSCRIBE_DUE);
+		this.set(filters, 0, UNSUBSCRIBE_DUE);
 	}
 
-	#set(filters: readonly string[], qos: QoS, state: number): void {
+	private set(filters: readonly string[], qos: QoS, state: number): void {
 		let added = 0;
 		for (const filter of filters) {
 			checkTopicFilter(filter);

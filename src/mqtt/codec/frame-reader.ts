@@ -74,7 +74,7 @@ export class FrameReader {
 
 	/** Forgets everything, for a new connection. */
 	reset(): void {
-		this.#needMore();
+		this.needMore();
 		this.#frame = EMPTY;
 		this.#state = HEADER;
 		this.#headerBytes = 0;
@@ -89,7 +89,7 @@ export class FrameReader {
 			const available = input.length - this.#offset;
 			switch (this.#state) {
 				case HEADER: {
-					if (!available) return this.#needMore();
+					if (!available) return this.needMore();
 					const b = input[this.#offset++];
 					if (!this.#headerBytes) {
 						this.header = b;
@@ -120,16 +120,16 @@ export class FrameReader {
 						return FRAME;
 					}
 					this.#state = BODY;
-					this.#begin(remaining);
+					this.begin(remaining);
 					continue;
 				}
 				case BODY: {
-					if (!this.#fill(input, available)) return this.#needMore();
+					if (!this.fill(input, available)) return this.needMore();
 					this.#state = HEADER;
-					return this.#deliver(FRAME);
+					return this.deliver(FRAME);
 				}
 				case TOPIC_LENGTH: {
-					if (!available) return this.#needMore();
+					if (!available) return this.needMore();
 					this.#needed = (this.#needed << 8) | input[this.#offset++];
 					if (++this.#filled < 2) continue;
 					const topicLength = this.#needed;
@@ -138,14 +138,14 @@ export class FrameReader {
 					if (needed > this.#remaining) return this.#error = MALFORMED;
 					if (needed > this.#maxPacket) return this.#error = PACKET_TOO_LARGE;
 					this.#state = PREFIX;
-					this.#begin(needed);
+					this.begin(needed);
 					this.#frame[0] = topicLength >> 8;
 					this.#frame[1] = topicLength & 0xff;
 					this.#filled = 2;
 					continue;
 				}
 				case PREFIX: {
-					if (!this.#fill(input, available)) return this.#needMore();
+					if (!this.fill(input, available)) return this.needMore();
 					this.#state = SKIP;
 					this.#skip = this.#remaining - this.#frame.length;
 					continue;
@@ -154,22 +154,22 @@ export class FrameReader {
 					const take = Math.min(available, this.#skip);
 					this.#offset += take;
 					this.#skip -= take;
-					if (this.#skip) return this.#needMore();
+					if (this.#skip) return this.needMore();
 					this.#state = HEADER;
-					return this.#deliver(OVERSIZE);
+					return this.deliver(OVERSIZE);
 				}
 			}
 		}
 	}
 
 	/** Makes the buffer a frame (or an oversize PUBLISH's head) of `size` bytes is assembled in. */
-	#begin(size: number): void {
+	private begin(size: number): void {
 		this.#frame = new Uint8Array(size);
 		this.#filled = 0;
 	}
 
 	/** Copies what `input` has of the frame being assembled; true once it is whole. */
-	#fill(input: Uint8Array, available: number): boolean {
+	private fill(input: Uint8Array, available: number): boolean {
 		const frame = this.#frame;
 		const take = Math.min(available, frame.length - this.#filled);
 		frame.set(input.subarray(this.#offset, this.#offset + take), this.#filled);
@@ -179,7 +179,7 @@ export class FrameReader {
 	}
 
 	/** Hands out the frame just assembled; the reader lets go of it, and never writes to it again. */
-	#deliver(result: number): number {
+	private deliver(result: number): number {
 		this.bytes = this.#frame;
 		this.start = 0;
 		this.end = this.#frame.length;
@@ -188,7 +188,7 @@ export class FrameReader {
 	}
 
 	/** Everything pushed has been read: lets go of the chunk and of the last frame handed out. */
-	#needMore(): number {
+	private needMore(): number {
 		this.bytes = this.#input = EMPTY;
 		this.#offset = 0;
 		return NEED_MORE;
