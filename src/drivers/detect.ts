@@ -70,7 +70,22 @@ export interface Detected {
 }
 
 export function detectSensors(bus: I2CBus, clock: Clock, callback: (found: Detected[]) => void): void {
-	new Stepper<Detected[]>(clock).start(probeAll(bus), (_error, found) => callback(found ?? []));
+	const stepper = new Stepper<Detected | undefined>(clock);
+	const found: Detected[] = [];
+	let index = 0;
+	// One address's probe at a time, each run by the stepper on its own: no outer generator whose saved frame
+	// would hold the previous address's finished probes alive while the next one runs.
+	const next = (error: unknown, detected?: Detected): void => {
+		if (error) callback([]);
+		else {
+			if (detected) found.push(detected);
+			if (index < ADDRESSES.length) stepper.start(probe(bus, ADDRESSES[index++]), next);
+			else callback(found);
+		}
+	};
+	// Probing starts on a timer turn of its own, not on the caller's stack: at boot that is main's module
+	// body and the node's constructor, and with the probes on top it was the deepest XS stack of all.
+	clock.set(() => next(undefined), 0);
 }
 
 const PROBE_HZ = 100_000;
@@ -81,24 +96,13 @@ const AHT20_BIT4 = 0x10;
 // HTU21D/Si7021 measurement words: bit 1 of the LSB is 0 for a temperature.
 const HTU21D_HUMIDITY_BIT = 0x02;
 
-function* probeAll(bus: I2CBus): Steps<Detected[]> {
-	// Probing starts on a timer turn of its own, not on the caller's stack: at boot that is main's module
-	// body and the node's constructor, and with the probes on top it was the deepest XS stack of all.
-	yield 0;
-	const found: Detected[] = [];
-	for (const address of ADDRESSES) {
-		const detected = yield* probe(bus, address);
-		if (detected) found.push(detected);
-	}
-	return found;
-}
-
-function* probe(bus: I2CBus, address: number): Steps<Detected | undefined> {
+// A plain function, not a generator delegating with yield*: every generator level keeps its frame in a chunk.
+function probe(bus: I2CBus, address: number): Steps<Detected | undefined> {
 	switch (address) {
-		case 0x38: return yield* probeAht20(bus, address);
-		case 0x40: return yield* probe0x40(bus, address);
+		case 0x38: return probeAht20(bus, address);
+		case 0x40: return probe0x40(bus, address);
 		case 0x76: case 0x77: return probeBme280(bus, address);
-		default: return yield* probeSensirion(bus, address);
+		default: return probeSensirion(bus, address);
 	}
 }
 
@@ -183,34 +187,33 @@ function serialFrame(frame: Uint8Array): boolean {
 	return checkedWord(frame, 0, CRC_INIT_SENSIRION) >= 0 && checkedWord(frame, 3, CRC_INIT_SENSIRION) >= 0;
 }
 
-/** An SHT3x: its status word with CRC, then its serial number. */
-function* proveSht3x(bus: I2CBus, address: number, frame: Uint8Array): Steps<number> {
-	if (!transfer(bus, address, SHT3X_COMMANDS.readStatus.bytes)) return SILENT;
-	yield SHT3X_COMMANDS.readStatus.waitMs;
-	if (!transfer(bus, address, undefined, frame.subarray(0, 3)) || checkedWord(frame, 0, CRC_INIT_SENSIRION) < 0) return ANSWERED;
-	if (!transfer(bus, address, SHT3X_COMMANDS.serial.bytes)) return ANSWERED;
-	yield SHT3X_COMMANDS.serial.waitMs;
-	return transfer(bus, address, undefined, frame) && serialFrame(frame) ? PROVEN : ANSWERED;
-}
-
-/** An SHT4x: its serial number. */
-function* proveSht4x(bus: I2CBus, address: number, frame: Uint8Array): Steps<number> {
-	if (!transfer(bus, address, SHT4X_COMMANDS.serial.bytes)) return SILENT;
-	yield SHT4X_COMMANDS.serial.waitMs;
-	return transfer(bus, address, undefined, frame) && serialFrame(frame) ? PROVEN : ANSWERED;
-}
-
+// The SHT3x and SHT4x checks are steps of this one generator rather than generators of their own, which
+// would each keep a frame in a chunk while waiting.
 function* probeSensirion(bus: I2CBus, address: number): Steps<Detected | undefined> {
 	const frame = new Uint8Array(6);
-	// No SHT3x has the address 0x46.
-	const sht3x = address === 0x46 ? SILENT : yield* proveSht3x(bus, address, frame);
-	const sht4x = yield* proveSht4x(bus, address, frame);
+	// An SHT3x: its status word with CRC, then its serial number. No SHT3x has the address 0x46.
+	let sht3x = SILENT;
+	if (address !== 0x46 && transfer(bus, address, SHT3X_COMMANDS.readStatus.bytes)) {
+		sht3x = ANSWERED;
+		yield SHT3X_COMMANDS.readStatus.waitMs;
+		if (transfer(bus, address, undefined, frame.subarray(0, 3)) && checkedWord(frame, 0, CRC_INIT_SENSIRION) >= 0 && transfer(bus, address, SHT3X_COMMANDS.serial.bytes)) {
+			yield SHT3X_COMMANDS.serial.waitMs;
+			if (transfer(bus, address, undefined, frame) && serialFrame(frame)) sht3x = PROVEN;
+		}
+	}
+	// An SHT4x: its serial number.
+	let sht4x = SILENT;
+	if (transfer(bus, address, SHT4X_COMMANDS.serial.bytes)) {
+		yield SHT4X_COMMANDS.serial.waitMs;
+		sht4x = transfer(bus, address, undefined, frame) && serialFrame(frame) ? PROVEN : ANSWERED;
+	}
 	if (sht3x === SILENT && sht4x === SILENT) return undefined;
 	// Neither proven, or both: an SHT3x and an SHT4x on one address, where each driver's commands reach the other chip.
 	return named(address, sht3x === PROVEN ? "SHT3x" : "SHT4x", (sht3x === PROVEN) !== (sht4x === PROVEN));
 }
 
-function probeBme280(bus: I2CBus, address: number): Detected | undefined {
+// A generator that never waits, so that the stepper runs it like the other probes.
+function* probeBme280(bus: I2CBus, address: number): Steps<Detected | undefined> {
 	const id = new Uint8Array(1);
 	if (!transfer(bus, address, [BME280_REGISTER.chipId], id)) return undefined;
 	const chip = bme280Chip(id[0]);
