@@ -96,7 +96,8 @@ const AHT20_BIT4 = 0x10;
 // HTU21D/Si7021 measurement words: bit 1 of the LSB is 0 for a temperature.
 const HTU21D_HUMIDITY_BIT = 0x02;
 
-// A plain function, not a generator delegating with yield*: every generator level keeps its frame in a chunk.
+// A plain function, not a generator delegating with yield*: every generator level keeps its frame in a chunk
+// while the probe runs. The probes keep few locals for the same reason, and none for what needs no wait.
 function probe(bus: I2CBus, address: number): Steps<Detected | undefined> {
 	switch (address) {
 		case 0x38: return probeAht20(bus, address);
@@ -153,23 +154,27 @@ function aht20Frame(frame: Uint8Array): boolean {
 function* probeAht20(bus: I2CBus, address: number): Steps<Detected | undefined> {
 	const frame = new Uint8Array(7);
 	if (!transfer(bus, address, undefined, frame)) return undefined;
-	if (!aht20Frame(frame) || !transfer(bus, address, AHT20_COMMANDS.measure.bytes)) return named(address, "AHT20", false);
-	const read = () => transfer(bus, address, undefined, frame) && !(frame[0] & AHT20_BUSY);
-	const measured = yield* pollUntil(read, AHT20_COMMANDS.measure.waitMs);
+	const measured = aht20Frame(frame) && transfer(bus, address, AHT20_COMMANDS.measure.bytes) &&
+		(yield* pollUntil(() => transfer(bus, address, undefined, frame) && !(frame[0] & AHT20_BUSY), AHT20_COMMANDS.measure.waitMs));
 	return named(address, "AHT20", measured && aht20Frame(frame) && within(AHT20_LIMITS, aht20TemperatureC(aht20TemperatureRaw(frame))));
 }
 
 function* probe0x40(bus: I2CBus, address: number): Steps<Detected | undefined> {
 	const word = new Uint8Array(3);
-	if (transfer(bus, address, HTU21D_COMMANDS.readUser.bytes, word.subarray(0, 1))) {
-		const variant = htu21dVariant(word[0]);
-		const temperature = HTU21D_COMMANDS.temperature;
-		const waitMs = afterMax(temperature[variant === "Si7021" ? "si7021Ms" : "htu21dMs"][htu21dResolution(word[0])]);
-		// A temperature conversion: a CRC'd word that is no diagnostic code, marked as a temperature, in range.
-		const measured = transfer(bus, address, temperature.bytes) && (yield* pollUntil(() => transfer(bus, address, undefined, word), waitMs));
-		const raw = checkedWord(word, 0, CRC_INIT_HTU21D);
-		return named(address, variant, measured && raw > 0 && raw !== 0xffff && !(raw & HTU21D_HUMIDITY_BIT) && within(HTU21D_LIMITS, htu21dTemperatureC(raw)));
-	}
+	if (!transfer(bus, address, HTU21D_COMMANDS.readUser.bytes, word.subarray(0, 1))) return probeHdc1080(bus, address, word);
+	const variant = htu21dVariant(word[0]);
+	const waitMs = afterMax(HTU21D_COMMANDS.temperature[variant === "Si7021" ? "si7021Ms" : "htu21dMs"][htu21dResolution(word[0])]);
+	const measured = transfer(bus, address, HTU21D_COMMANDS.temperature.bytes) && (yield* pollUntil(() => transfer(bus, address, undefined, word), waitMs));
+	return named(address, variant, measured && htu21dTemperatureWord(word));
+}
+
+/** A temperature conversion: a CRC'd word that is no diagnostic code, marked as a temperature, in range. */
+function htu21dTemperatureWord(word: Uint8Array): boolean {
+	const raw = checkedWord(word, 0, CRC_INIT_HTU21D);
+	return raw > 0 && raw !== 0xffff && !(raw & HTU21D_HUMIDITY_BIT) && within(HTU21D_LIMITS, htu21dTemperatureC(raw));
+}
+
+function probeHdc1080(bus: I2CBus, address: number, word: Uint8Array): Detected | undefined {
 	if (!transfer(bus, address, [HDC1080_ID.manufacturerRegister], word.subarray(0, 2))) return undefined;
 	const manufacturer = (word[0] << 8) | word[1];
 	const device = transfer(bus, address, [HDC1080_ID.deviceRegister], word.subarray(0, 2)) ? (word[0] << 8) | word[1] : -1;
