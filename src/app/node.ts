@@ -251,11 +251,14 @@ export class SensorNode {
 			log: host.log,
 			// Room for the topic and header around the largest document; anything larger is streamed past.
 			maxPacket: maxDocumentBytes + 256,
+			// Connected once the sensor search at boot is over (see #findSensor).
+			manualConnect: true,
 		}, events);
 		this.#client.subscribe([this.topics.config, this.topics.fleetConfig, this.topics.command, HA_STATUS_TOPIC], { qos: 1 });
 		host.log("info", `boot ${this.boot}: node ${this.root}/${this.id}, firmware ${FIRMWARE_VERSION}, broker ${connection.host}:${connection.port}${TLS_NOTE[tlsMode(connection)]}`);
 		this.#backlog = this.openBacklog(options.backlog, events);
 		this.findSensor();
+		if (!this.#finding) this.#client.connect();
 		this.armCycle();
 	}
 
@@ -494,7 +497,11 @@ export class SensorNode {
 		this.#finding = true;
 		detectSensors(i2c, clock, (found) => {
 			this.#finding = false;
-			if (this.#stopped || this.#sensor) return;
+			if (this.#stopped) return;
+			// The first search holds the connect back: its probes and the connect's burst of retained messages
+			// then never need room at the same time, which on an ESP8266 they would not both find.
+			this.#client.connect();
+			if (this.#sensor) return;
 			const usable = found.find((chip) => chip.model && (!address || chip.address === address));
 			// A tail call, run in this frame: the driver's constructor talks to the chip on top of it.
 			if (usable) return open(usable.model!, usable.address);

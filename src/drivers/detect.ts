@@ -70,7 +70,22 @@ export interface Detected {
 }
 
 export function detectSensors(bus: I2CBus, clock: Clock, callback: (found: Detected[]) => void): void {
-	new Stepper<Detected[]>(clock).start(probeAll(bus), (_error, found) => callback(found ?? []));
+	const stepper = new Stepper<Detected | undefined>(clock);
+	const found: Detected[] = [];
+	let index = 0;
+	// One address's probe at a time, each run by the stepper on its own: no outer generator whose saved frame
+	// would hold the previous address's finished probes alive while the next one runs.
+	const next = (error: unknown, detected?: Detected): void => {
+		if (error) callback([]);
+		else {
+			if (detected) found.push(detected);
+			if (index < ADDRESSES.length) stepper.start(probe(bus, ADDRESSES[index++]), next);
+			else callback(found);
+		}
+	};
+	// Probing starts on a timer turn of its own, not on the caller's stack: at boot that is main's module
+	// body and the node's constructor, and with the probes on top it was the deepest XS stack of all.
+	clock.set(() => next(undefined), 0);
 }
 
 const PROBE_HZ = 100_000;
@@ -81,22 +96,15 @@ const AHT20_BIT4 = 0x10;
 // HTU21D/Si7021 measurement words: bit 1 of the LSB is 0 for a temperature.
 const HTU21D_HUMIDITY_BIT = 0x02;
 
-function* probeAll(bus: I2CBus): Steps<Detected[]> {
-	// Probing starts on a timer turn of its own, not on the caller's stack: at boot that is main's module
-	// body and the node's constructor, and with the probes on top it was the deepest XS stack of all.
-	yield 0;
-	const found: Detected[] = [];
-	// Each generator a `yield*` delegates to is resumed on top of the one delegating, with a native next()
-	// between them: the probes are called from here, one level down, and the loop takes no iterator.
-	for (let i = 0; i < ADDRESSES.length; i++) {
-		const address = ADDRESSES[i];
-		const detected = address === 0x38 ? yield* probeAht20(bus, address)
-			: address === 0x40 ? yield* probe0x40(bus, address)
-			: address >= 0x76 ? probeBme280(bus, address)
-			: yield* probeSensirion(bus, address);
-		if (detected) found.push(detected);
+// A plain function, not a generator delegating with yield*: every generator level keeps its frame in a chunk
+// while the probe runs. The probes keep few locals for the same reason, and none for what needs no wait.
+function probe(bus: I2CBus, address: number): Steps<Detected | undefined> {
+	switch (address) {
+		case 0x38: return probeAht20(bus, address);
+		case 0x40: return probe0x40(bus, address);
+		case 0x76: case 0x77: return probeBme280(bus, address);
+		default: return probeSensirion(bus, address);
 	}
-	return found;
 }
 
 /** One transaction on its own I2C instance: writes `bytes` or fills `buffer`; false on any failure. */
@@ -146,23 +154,27 @@ function aht20Frame(frame: Uint8Array): boolean {
 function* probeAht20(bus: I2CBus, address: number): Steps<Detected | undefined> {
 	const frame = new Uint8Array(7);
 	if (!transfer(bus, address, undefined, frame)) return undefined;
-	if (!aht20Frame(frame) || !transfer(bus, address, AHT20_COMMANDS.measure.bytes)) return named(address, "AHT20", false);
-	const read = () => transfer(bus, address, undefined, frame) && !(frame[0] & AHT20_BUSY);
-	const measured = yield* pollUntil(read, AHT20_COMMANDS.measure.waitMs);
+	const measured = aht20Frame(frame) && transfer(bus, address, AHT20_COMMANDS.measure.bytes) &&
+		(yield* pollUntil(() => transfer(bus, address, undefined, frame) && !(frame[0] & AHT20_BUSY), AHT20_COMMANDS.measure.waitMs));
 	return named(address, "AHT20", measured && aht20Frame(frame) && within(AHT20_LIMITS, aht20TemperatureC(aht20TemperatureRaw(frame))));
 }
 
 function* probe0x40(bus: I2CBus, address: number): Steps<Detected | undefined> {
 	const word = new Uint8Array(3);
-	if (transfer(bus, address, HTU21D_COMMANDS.readUser.bytes, word.subarray(0, 1))) {
-		const variant = htu21dVariant(word[0]);
-		const temperature = HTU21D_COMMANDS.temperature;
-		const waitMs = afterMax(temperature[variant === "Si7021" ? "si7021Ms" : "htu21dMs"][htu21dResolution(word[0])]);
-		// A temperature conversion: a CRC'd word that is no diagnostic code, marked as a temperature, in range.
-		const measured = transfer(bus, address, temperature.bytes) && (yield* pollUntil(() => transfer(bus, address, undefined, word), waitMs));
-		const raw = checkedWord(word, 0, CRC_INIT_HTU21D);
-		return named(address, variant, measured && raw > 0 && raw !== 0xffff && !(raw & HTU21D_HUMIDITY_BIT) && within(HTU21D_LIMITS, htu21dTemperatureC(raw)));
-	}
+	if (!transfer(bus, address, HTU21D_COMMANDS.readUser.bytes, word.subarray(0, 1))) return probeHdc1080(bus, address, word);
+	const variant = htu21dVariant(word[0]);
+	const waitMs = afterMax(HTU21D_COMMANDS.temperature[variant === "Si7021" ? "si7021Ms" : "htu21dMs"][htu21dResolution(word[0])]);
+	const measured = transfer(bus, address, HTU21D_COMMANDS.temperature.bytes) && (yield* pollUntil(() => transfer(bus, address, undefined, word), waitMs));
+	return named(address, variant, measured && htu21dTemperatureWord(word));
+}
+
+/** A temperature conversion: a CRC'd word that is no diagnostic code, marked as a temperature, in range. */
+function htu21dTemperatureWord(word: Uint8Array): boolean {
+	const raw = checkedWord(word, 0, CRC_INIT_HTU21D);
+	return raw > 0 && raw !== 0xffff && !(raw & HTU21D_HUMIDITY_BIT) && within(HTU21D_LIMITS, htu21dTemperatureC(raw));
+}
+
+function probeHdc1080(bus: I2CBus, address: number, word: Uint8Array): Detected | undefined {
 	if (!transfer(bus, address, [HDC1080_ID.manufacturerRegister], word.subarray(0, 2))) return undefined;
 	const manufacturer = (word[0] << 8) | word[1];
 	const device = transfer(bus, address, [HDC1080_ID.deviceRegister], word.subarray(0, 2)) ? (word[0] << 8) | word[1] : -1;
@@ -180,14 +192,12 @@ function serialFrame(frame: Uint8Array): boolean {
 	return checkedWord(frame, 0, CRC_INIT_SENSIRION) >= 0 && checkedWord(frame, 3, CRC_INIT_SENSIRION) >= 0;
 }
 
-/**
- * An SHT3x (its status word with CRC, then its serial number), then an SHT4x (its serial number). One
- * generator, not one per family: see probeAll.
- */
+// The SHT3x and SHT4x checks are steps of this one generator rather than generators of their own, which
+// would each keep a frame in a chunk while waiting.
 function* probeSensirion(bus: I2CBus, address: number): Steps<Detected | undefined> {
 	const frame = new Uint8Array(6);
+	// An SHT3x: its status word with CRC, then its serial number. No SHT3x has the address 0x46.
 	let sht3x = SILENT;
-	// No SHT3x has the address 0x46.
 	if (address !== 0x46 && transfer(bus, address, SHT3X_COMMANDS.readStatus.bytes)) {
 		sht3x = ANSWERED;
 		yield SHT3X_COMMANDS.readStatus.waitMs;
@@ -196,6 +206,7 @@ function* probeSensirion(bus: I2CBus, address: number): Steps<Detected | undefin
 			if (transfer(bus, address, undefined, frame) && serialFrame(frame)) sht3x = PROVEN;
 		}
 	}
+	// An SHT4x: its serial number.
 	let sht4x = SILENT;
 	if (transfer(bus, address, SHT4X_COMMANDS.serial.bytes)) {
 		yield SHT4X_COMMANDS.serial.waitMs;
@@ -206,7 +217,8 @@ function* probeSensirion(bus: I2CBus, address: number): Steps<Detected | undefin
 	return named(address, sht3x === PROVEN ? "SHT3x" : "SHT4x", (sht3x === PROVEN) !== (sht4x === PROVEN));
 }
 
-function probeBme280(bus: I2CBus, address: number): Detected | undefined {
+// A generator that never waits, so that the stepper runs it like the other probes.
+function* probeBme280(bus: I2CBus, address: number): Steps<Detected | undefined> {
 	const id = new Uint8Array(1);
 	if (!transfer(bus, address, [BME280_REGISTER.chipId], id)) return undefined;
 	const chip = bme280Chip(id[0]);
