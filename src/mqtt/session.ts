@@ -337,7 +337,7 @@ export class Session {
 		this.#budget = bytes;
 		if (bytes > this.#capacity) this.#capacity = bytes;
 		this.pump();
-		if (this.#holding && this.#owedCount < MAX_OWED_ACKS) this.process();
+		if (this.#holding && this.#owedCount < MAX_OWED_ACKS) this.processInbound();
 	}
 
 	/** `cause`, when the socket gave one (a refused certificate), is what the error and the log say. */
@@ -359,11 +359,11 @@ export class Session {
 		this.#probing = false;
 		this.#reader.push(chunk);
 		this.#holding = true;
-		this.process();
+		this.processInbound();
 	}
 
 	/** Handles the frames the reader holds while PUBACKs can be owed and the connection is not being left. */
-	private process(): void {
+	private processInbound(): void {
 		const generation = this.#generation;
 		const reader = this.#reader;
 		while (this.#owedCount < MAX_OWED_ACKS && this.#state <= ACTIVE) {
@@ -660,7 +660,7 @@ export class Session {
 			this.#owed[(this.#owedHead + this.#owedCount++) % MAX_OWED_ACKS] = this.#inboundId;
 			this.writeAcks();
 		}
-		this.process();
+		this.processInbound();
 	}
 
 	/** Writes owed PUBACKs, oldest first, while the socket has room; true when none is left. */
