@@ -43,8 +43,9 @@ export interface SimulatedBoard {
 	i2c: I2CBus;
 }
 
-export function simulatedBoard(chip: SimulatedChip, env: Environment, clock: { ticks(): number }, address = CHIP_ADDRESS[chip]): SimulatedBoard {
-	const bus = new SimulatedI2CBus(clock);
+/** `stats`: whether the bus keeps its counters (see SimulatedI2CBus). */
+export function simulatedBoard(chip: SimulatedChip, env: Environment, clock: { ticks(): number }, address = CHIP_ADDRESS[chip], { stats = true } = {}): SimulatedBoard {
+	const bus = new SimulatedI2CBus(clock, { stats });
 	const device = chipModel(chip, env);
 	bus.attach(address, device);
 	return { bus, device, address, i2c: { io: bus.io, data: 21, clock: 22 } };

@@ -134,6 +134,18 @@ test("the counters give transactions, bytes on the wire and bus time at the inst
 	assert.deepEqual(bus.stats(), { transactions: 0, nacks: 0, bytes: 0, microseconds: 0 });
 });
 
+test("a bus made without counters still carries every transaction, NACKs included, and counts none", () => {
+	const bus = new SimulatedI2CBus(new VirtualClock(), { stats: false });
+	bus.attach(0x50, new Echo({ env: new Environment() }));
+	const i2c = new bus.io({ address: 0x50, hz: 100_000, data: 21, clock: 22 });
+	const reply = new Uint8Array(2);
+	assert.equal(i2c.writeRead(Uint8Array.of(1), reply), 2);
+	const absent = new bus.io({ address: 0x51, hz: 100_000, data: 21, clock: 22 });
+	assert.throws(() => absent.read(new Uint8Array(1)), { message: "read failed" });
+	assert.deepEqual(bus.stats(), { transactions: 0, nacks: 0, bytes: 0, microseconds: 0 });
+	assert.deepEqual(bus.stats(0x51), { transactions: 0, nacks: 0, bytes: 0, microseconds: 0 });
+});
+
 test("attaching two devices at one address is refused", () => {
 	const { bus } = setUp();
 	assert.throws(() => bus.attach(0x50, new Echo({ env: new Environment() })), RangeError);
