@@ -35,10 +35,10 @@ const FIGURES = path.resolve(import.meta.dirname, "../../build/xs-figures.json")
  * was 1,438 slots and 6.3 KB (29 KB on a board), which these bounds would have caught.
  */
 const BOUNDS = Object.freeze({
-	// Store and forward (the journal, its records and the drain) holds about 150 of them. Lowered from 1,350
-	// slots and 15,000 B when the node's callbacks became methods of one class (1,031 slots, 10,624 B now).
-	stateSlots: 1100,
-	stateChunks: 12_000,
+	// Lowered from 1,350 slots and 15,000 B when the node's callbacks became methods of one class, and from
+	// 1,100 and 12,000 when the ESP8266 was brought under its 24 KB goal (613 slots, 7,456 B now).
+	stateSlots: 700,
+	stateChunks: 8_500,
 	cycleSlots: 80,
 	cycleChunks: 600,
 	cycleComputrons: 40_000,
