@@ -19,7 +19,9 @@
  *    target: tsc, xsc, xsl link and preload), with compiled size per module. The C half needs Espressif's
  *    toolchains, which this check does not ask for: placeholders stand in for their folders.
  *
- * `npm run check:moddable -- memory` runs only part 2 (also `sim`, `boards`).
+ * `npm run check:moddable -- memory` runs only part 2 (also `sim`, `boards`, and `esp8266` for part 2's first
+ * board alone); with CHECK_FIXED_HEAPS=<slots>,<bytes>
+ * the ESP8266's fixed heaps get those sizes (beyond the simulator's baseline) instead.
  * Needs a display for mcsim: DISPLAY, or Xvfb on the PATH (started here). Writes only to a temp folder, and
  * restores the simulator's shared files when done: its Preference (/tmp/modpreferences.json) and the flash
  * file host.flash keeps in the simulators (/tmp/modflash-backlog.bin).
@@ -432,12 +434,14 @@ async function fixedHeaps(broker: Mosquitto, target: Board, baseline: Peak, most
 	const sampledSlots = most.slots - baseline.slots;
 	const sampledChunks = most.chunks - baseline.chunks;
 	const spare = target.budget - target.stackSlots * BOARD_SLOT - sampledSlots * BOARD_SLOT - sampledChunks;
-	const slots = sampledSlots + Math.floor(spare / 2 / BOARD_SLOT);
-	const chunks = sampledChunks + Math.floor(spare / 2);
+	// CHECK_FIXED_HEAPS=<slots>,<chunk bytes> (the firmware's, beyond the baseline) tries other sizes: how small they can be.
+	const [asked, askedChunks] = (process.env.CHECK_FIXED_HEAPS ?? "").split(",").map(Number);
+	const slots = asked || sampledSlots + Math.floor(spare / 2 / BOARD_SLOT);
+	const chunks = askedChunks || sampledChunks + Math.floor(spare / 2);
 	const heaps = { slots: baseline.slots + slots, chunks: baseline.chunks + chunks, stack: target.stackSlots };
-	const what = `${target.name} in fixed heaps, the ${(target.budget / 1024).toFixed(0)} KB block less the stack: baseline + ${slots} slots (${(slots * BOARD_SLOT / 1024).toFixed(1)} KB on a board) + ${(chunks / 1024).toFixed(1)} KB of chunks at their 64-bit size + a ${target.stackSlots}-slot stack`;
+	const what = `${target.name} in fixed heaps, ${asked ? "as CHECK_FIXED_HEAPS asks" : `the ${(target.budget / 1024).toFixed(0)} KB block less the stack`}: baseline + ${slots} slots (${(slots * BOARD_SLOT / 1024).toFixed(1)} KB on a board) + ${(chunks / 1024).toFixed(1)} KB of chunks at their 64-bit size + a ${target.stackSlots}-slot stack`;
 	console.log(`\n  The same phases again, ${what}`);
-	if (spare < 0) return fail(`${what}: the sampled peaks alone are over the block, not run`);
+	if (!asked && spare < 0) return fail(`${what}: the sampled peaks alone are over the block, not run`);
 	const ranOut = await memory(broker, target, { port: broker.port }, heaps);
 	(ranOut ? fail : ok)(ranOut ? `${what}: ran out in ${ranOut}` : `${what}: ran every phase`);
 }
@@ -499,8 +503,9 @@ async function main(): Promise<void> {
 	const broker = await startMosquitto();
 	try {
 		if (wanted("sim")) await simulator(broker);
-		if (wanted("memory")) {
-			for (const target of BOARDS) {
+		// `-- esp8266`: part 2 for the ESP8266 alone.
+		if (wanted("memory") || parts.includes("esp8266")) {
+			for (const target of wanted("memory") ? BOARDS : BOARDS.slice(0, 1)) {
 				console.log(`\n2. Memory for the ${target.name} in an instrumented mcsim build with its outbox (${target.outbox.messages} messages, ${target.outbox.bytes} B)`);
 				const phases = (target.tls
 					? await withTlsBroker((tlsBroker, listener) => memory(tlsBroker, target, listener))
