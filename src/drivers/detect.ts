@@ -83,8 +83,8 @@ export function detectSensors(bus: I2CBus, clock: Clock, callback: (found: Detec
 			else callback(found);
 		}
 	};
-	// Probing starts on a timer turn of its own, not on the caller's stack: at boot that is main's module
-	// body and the node's constructor, and with the probes on top it was the deepest XS stack of all.
+	// Probing starts on a timer turn of its own, not on the caller's stack: at boot that is the node's
+	// constructor, and with the probes on top it was the deepest XS stack of all.
 	clock.set(() => next(undefined), 0);
 }
 

@@ -315,10 +315,10 @@ function fixedManifest(manifest: string, heaps: FixedHeaps): string {
 class OutOfMemory extends Error {}
 
 /**
- * Runs the memory phases in the instrumented build: the peaks per phase; or, in `fixed` heaps, the phase in
- * which XS ran out, or undefined when it never did.
+ * Runs the memory phases in the instrumented build: the peaks per phase, and, in `fixed` heaps, the phase in
+ * which XS ran out, if it did.
  */
-async function memory(broker: Mosquitto, target: Board, listener: Listener = { port: broker.port }, fixed?: FixedHeaps): Promise<[string, Peak][] | string | undefined> {
+async function memory(broker: Mosquitto, target: Board, listener: Listener = { port: broker.port }, fixed?: FixedHeaps): Promise<{ phases: [string, Peak][]; ranOut?: string }> {
 	const id = `check-mem-${target.outbox.messages}${target.tls ? "-tls" : ""}${target.noFlash ? "-ram" : ""}`;
 	for (const file of SHARED_FILES) fs.rmSync(file, { force: true });
 	const { manifest, settings: tls } = memoryManifest(listener);
@@ -386,14 +386,14 @@ async function memory(broker: Mosquitto, target: Board, listener: Listener = { p
 		phases.push([`20 s outage (readings wait in ${target.noFlash ? "the RAM outbox, which fills" : "flash"}), reconnect${target.tls ? " (a TLS handshake)" : ""}, drain`, peak()]);
 	}
 	catch (error) {
-		if (fixed && error instanceof OutOfMemory) return error.message;
+		if (fixed && error instanceof OutOfMemory) return { phases, ranOut: error.message };
 		throw error;
 	}
 	finally {
 		await sim.kill();
 		await watch.close();
 	}
-	return fixed ? undefined : phases;
+	return { phases };
 }
 
 /** Prints the sampled peaks of `target`'s phases, checks them against its goal, and returns the highest. */
@@ -442,7 +442,7 @@ async function fixedHeaps(broker: Mosquitto, target: Board, baseline: Peak, most
 	const what = `${target.name} in fixed heaps, ${asked ? "as CHECK_FIXED_HEAPS asks" : `the ${(target.budget / 1024).toFixed(0)} KB block less the stack`}: baseline + ${slots} slots (${(slots * BOARD_SLOT / 1024).toFixed(1)} KB on a board) + ${(chunks / 1024).toFixed(1)} KB of chunks at their 64-bit size + a ${target.stackSlots}-slot stack`;
 	console.log(`\n  The same phases again, ${what}`);
 	if (!asked && spare < 0) return fail(`${what}: the sampled peaks alone are over the block, not run`);
-	const ranOut = await memory(broker, target, { port: broker.port }, heaps);
+	const { ranOut } = await memory(broker, target, { port: broker.port }, heaps);
 	(ranOut ? fail : ok)(ranOut ? `${what}: ran out in ${ranOut}` : `${what}: ran every phase`);
 }
 
@@ -507,9 +507,9 @@ async function main(): Promise<void> {
 		if (wanted("memory") || parts.includes("esp8266")) {
 			for (const target of wanted("memory") ? BOARDS : BOARDS.slice(0, 1)) {
 				console.log(`\n2. Memory for the ${target.name} in an instrumented mcsim build with its outbox (${target.outbox.messages} messages, ${target.outbox.bytes} B)`);
-				const phases = (target.tls
+				const { phases } = target.tls
 					? await withTlsBroker((tlsBroker, listener) => memory(tlsBroker, target, listener))
-					: await memory(broker, target)) as [string, Peak][];
+					: await memory(broker, target);
 				const most = reportMemory(target, phases);
 				// The ESP8266's one static block is the hard limit.
 				if (target.budget === ESP8266_XS_BYTES && !target.noFlash) await fixedHeaps(broker, target, phases[0][1], most);
